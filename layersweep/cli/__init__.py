@@ -1,0 +1,41 @@
+"""The ``layersweep`` command line: ``train``, ``evaluate``, ``embed``.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
+``run(args) -> int``. Errors a user can fix are printed as one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from ..exceptions import LayersweepError
+import importlib
+
+
+SUBCOMMANDS = ("train", "evaluate", "embed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="layersweep",
+        description="Train Ising-spin neural networks with annealers, two layers at a time.")
+    parser.add_argument("--version", action="version", version=f"layersweep {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except LayersweepError as exc:
+        print(f"layersweep: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("layersweep: interrupted", file=sys.stderr)
+        return 130

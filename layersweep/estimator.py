@@ -1,0 +1,235 @@
+"""The scikit-learn style facade: :class:`LayerSweepClassifier`.
+
+``__init__`` stores hyper-parameters only; ``fit`` validates the data, resolves
+``random_state`` and trains; learnt attributes end in ``_``. The CLI is a thin layer over it.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .data import check_data
+from .exceptions import ArchitectureError, DataError, NotFittedError
+from .network import Network
+from .rules import LearningRates
+from .samplers import make_sampler
+from .sweep import SweepConfig
+from .train import Trainer, error_rate, predict, predict_states
+
+RULES = ("qp", "ep")
+
+
+class LayerSweepClassifier:
+    """An Ising-spin network classifier trained by active-layer sweeps (QP or EP).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+        Spin units of each hidden layer; ``(120,)`` is the paper's 784-120-40 network.
+    redundancy : int
+        Output units per class; the output layer has ``classes * redundancy`` units.
+    rule : {"qp", "ep"}
+        Quantum propagation (``reads`` free samples per image) or equilibrium propagation
+        (one free sample from a random start).
+    reads : int or None
+        m, free samples per image and block; None means 20 for QP (the paper's) and 1 for EP.
+    start : {"reference", "random"}
+        Where each free sample's anneal starts (QP).
+    cycles : int
+        Cyclic annealing: restarts of each read from its lowest state so far.
+    frozen_above : {"reference", "free"}
+        For a lower block of a deep net: the frozen value of the layer above its free samples.
+    sampler : str, dimod.Sampler or BlockSampler
+        ``"numpy"`` (default), ``"neal"``, or a sampler object.
+    sweeps, beta_range, reverse_beta :
+        The annealing schedule of the named samplers (inverse temperatures in units of the
+        block's typical field).
+    epochs : int
+        Passes over the training data in ``fit``.
+    batch_size : int
+        Images per update; 1 is the paper's online training.
+    lr_W, lr_b : float or sequence of float
+        Learning rates of the couplings ``W^1..W^L`` and biases ``b^1..b^L`` (one value for
+        all layers or one per layer).
+    init_scale : sequence of float or None
+        Per-layer factor on the paper's initialisation ``U(±1/sqrt(n_{l-1}))``.
+    random_state : int, numpy Generator or None
+        The one source of randomness (initialisation, shuffles, samplers).
+    verbose : bool
+        Show a progress bar per epoch.
+
+    Attributes
+    ----------
+    network_ : Network
+    classes_ : ndarray of shape (n_classes,)
+    history_ : list of dict, one row per epoch
+    loss_curve_ : list of float, the training error after each epoch
+    """
+
+    def __init__(self, hidden_layer_sizes=(120,), redundancy=4, rule="qp", reads=None,
+                 start="reference", cycles=1, frozen_above="reference", sampler="numpy",
+                 sweeps=32, beta_range=(0.1, 4.0), reverse_beta=0.8, epochs=13, batch_size=1,
+                 lr_W=(0.001, 0.0003), lr_b=(0.001, 0.0003), init_scale=None,
+                 random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.redundancy = redundancy
+        self.rule = rule
+        self.reads = reads
+        self.start = start
+        self.cycles = cycles
+        self.frozen_above = frozen_above
+        self.sampler = sampler
+        self.sweeps = sweeps
+        self.beta_range = beta_range
+        self.reverse_beta = reverse_beta
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr_W = lr_W
+        self.lr_b = lr_b
+        self.init_scale = init_scale
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ---- scikit-learn plumbing ---------------------------------------------------------
+    _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
+               "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
+               "batch_size", "lr_W", "lr_b", "init_scale", "random_state", "verbose")
+
+    def get_params(self, deep=True) -> dict:
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params):
+        for name, value in params.items():
+            if name not in self._PARAMS:
+                raise ValueError(f"unknown parameter {name!r}; valid: {', '.join(self._PARAMS)}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        return f"LayerSweepClassifier({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+
+    # ---- building blocks ----------------------------------------------------------------
+    def _sweep_config(self) -> SweepConfig:
+        if self.rule not in RULES:
+            raise ArchitectureError(f"rule must be one of {RULES}; got {self.rule!r}")
+        if self.rule == "ep":
+            if self.reads not in (None, 1):
+                raise ArchitectureError(
+                    f"rule='ep' uses one free sample per image; got reads={self.reads} "
+                    f"(use rule='qp' for several samples)")
+            return SweepConfig(reads=1, start="random", cycles=self.cycles,
+                               frozen_above=self.frozen_above)
+        reads = 20 if self.reads is None else self.reads
+        return SweepConfig(reads=reads, start=self.start, cycles=self.cycles,
+                           frozen_above=self.frozen_above)
+
+    def _make_trainer(self, n_features: int, n_classes: int) -> Trainer:
+        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
+            raise ArchitectureError(f"batch_size must be a positive integer; got {self.batch_size!r}")
+        sizes = [n_features, *[int(n) for n in self.hidden_layer_sizes],
+                 n_classes * int(self.redundancy)]
+        rng = np.random.default_rng(self.random_state)
+        net = Network.random(sizes, rng, classes=n_classes, redundancy=int(self.redundancy),
+                             init_scale=self.init_scale)
+        schedule = {"sweeps": self.sweeps, "beta_range": tuple(self.beta_range),
+                    "reverse_beta": self.reverse_beta}
+        sampler = make_sampler(self.sampler, **schedule) if isinstance(self.sampler, str) \
+            else make_sampler(self.sampler)
+        return Trainer(net, sampler, self._sweep_config(),
+                       LearningRates.broadcast(self.lr_W, self.lr_b, net.depth), rng,
+                       batch_size=int(self.batch_size))
+
+    # ---- the estimator API --------------------------------------------------------------
+    def fit(self, X, y, eval_sets=None, on_epoch=None, on_step=None):
+        """Train a new network for ``epochs`` epochs on ``X`` ``(n, features)`` in [0, 1] and
+        integer labels ``y`` ``(n,)`` in ``0..classes-1``.
+
+        ``eval_sets``: ``{name: (X, y)}`` evaluated after every epoch (``history_`` gets
+        ``{name}_error``); ``on_epoch(row, model)`` is called after every epoch and
+        ``on_step(trainer)`` after every update.
+        """
+        X, y = check_data(X, y)
+        n_classes = int(y.max()) + 1
+        check_data(X, y, classes=n_classes, all_classes=True)
+        self.classes_ = np.arange(n_classes)
+        self.n_features_in_ = X.shape[1]
+        self.trainer_ = self._make_trainer(X.shape[1], n_classes)
+        return self._train(X, y, self.epochs, eval_sets, on_epoch, on_step)
+
+    def partial_fit(self, X, y, classes=None, eval_sets=None):
+        """One more epoch over ``X, y`` (a new network on the first call, which needs
+        ``classes``: the number of classes or the array of all class labels)."""
+        if not hasattr(self, "trainer_"):
+            if classes is None:
+                raise DataError("the first call to partial_fit needs classes= (all class labels)")
+            n_classes = int(classes) if np.ndim(classes) == 0 else int(np.max(classes)) + 1
+            X, y = check_data(X, y, classes=n_classes)
+            self.classes_ = np.arange(n_classes)
+            self.n_features_in_ = X.shape[1]
+            self.trainer_ = self._make_trainer(X.shape[1], n_classes)
+        else:
+            X, y = check_data(X, y, features=self.n_features_in_, classes=len(self.classes_))
+        return self._train(X, y, self.trainer_.epoch + 1, eval_sets, None, None)
+
+    def resume(self, trainer: Trainer, n_features: int) -> "LayerSweepClassifier":
+        """Adopt a trainer restored from a checkpoint (its network, generator and position)."""
+        self.trainer_ = trainer
+        self.classes_ = np.arange(trainer.net.classes)
+        self.n_features_in_ = n_features
+        return self
+
+    def train_to(self, X, y, epochs, eval_sets=None, on_epoch=None, on_step=None):
+        """Continue training until ``epochs`` epochs in total have run."""
+        self._check_fitted()
+        X, y = check_data(X, y, features=self.n_features_in_, classes=len(self.classes_))
+        return self._train(X, y, epochs, eval_sets, on_epoch, on_step)
+
+    def _train(self, X, y, epochs, eval_sets, on_epoch, on_step):
+        checked = {name: check_data(Xe, ye, features=X.shape[1], classes=len(self.classes_))
+                   for name, (Xe, ye) in (eval_sets or {}).items()}
+        trainer = self.trainer_
+        while trainer.epoch < epochs:
+            row = trainer.run_epoch(X, y, checked, progress=self.verbose, on_step=on_step)
+            if not all(np.isfinite(w).all() for w in trainer.net.W[1:]):
+                raise ArithmeticError(
+                    f"parameters became non-finite in epoch {row['epoch']}: lower lr_W/lr_b")
+            if on_epoch is not None:
+                on_epoch(row, self)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "trainer_"):
+            raise NotFittedError("this LayerSweepClassifier is not fitted yet: call fit first")
+
+    @property
+    def network_(self) -> Network:
+        self._check_fitted()
+        return self.trainer_.net
+
+    @property
+    def history_(self) -> list:
+        self._check_fitted()
+        return self.trainer_.history
+
+    @property
+    def loss_curve_(self) -> list:
+        return [row["train_error"] for row in self.history_]
+
+    def predict(self, X) -> np.ndarray:
+        """Class of each row of ``X``; ``-1`` where the output names no single class."""
+        self._check_fitted()
+        return predict(self.network_, check_data(X, features=self.n_features_in_))
+
+    def predict_states(self, X) -> list:
+        """The ground states found for ``X``: ``[None, (n, n_1), ..., (n, n_L)]`` spins."""
+        self._check_fitted()
+        return predict_states(self.network_, check_data(X, features=self.n_features_in_))
+
+    def score(self, X, y) -> float:
+        """Mean accuracy; a tie counts as wrong."""
+        self._check_fitted()
+        X, y = check_data(X, y, features=self.n_features_in_, classes=len(self.classes_))
+        return 1.0 - error_rate(self.network_, X, y)
+

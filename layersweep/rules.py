@@ -1,0 +1,79 @@
+"""EP/QP parameter updates of one block (DESIGN §4).
+
+For block ``(l, l+1)``, with the nudged state ``N`` and m free samples ``γ`` (``⟨·⟩`` the
+mean over γ, then over the images of a minibatch)::
+
+    ΔW^(l+1) = η ( s^(l+1),N (s^(l),N)^T - ⟨ s^(l+1),γ (s^(l),γ)^T ⟩ )
+    Δb^(l+1) = η ( s^(l+1),N - ⟨ s^(l+1),γ ⟩ )
+
+and the lowest block also ``ΔW^1 = η (s^(1),N - ⟨s^(1),γ⟩) x^T``, ``Δb^1 = η (s^(1),N - ⟨s^(1),γ⟩)``.
+m = 1 with a plain free state is equilibrium propagation (EP); m > 1 with reference-state
+sampling is quantum propagation (QP). Each update lowers the nudged energy and raises the
+energies of the sampled free states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .exceptions import ArchitectureError
+from .network import DTYPE, Network
+
+
+@dataclass
+class LearningRates:
+    """Learning rates per parameter group: ``W[l-1]`` for ``W^l`` and ``b[l-1]`` for ``b^l``,
+    l = 1..L (the paper's δW, δJ for couplings and δh, δo for biases)."""
+
+    W: list
+    b: list
+
+    @classmethod
+    def broadcast(cls, W, b, depth: int) -> "LearningRates":
+        """One rate for every layer, or one rate per layer (lists of length ``depth``)."""
+        def expand(value, name):
+            values = [float(v) for v in np.atleast_1d(value)]
+            if len(values) == 1:
+                values = values * depth
+            if len(values) != depth:
+                raise ArchitectureError(
+                    f"{name} needs 1 or {depth} learning rates (one per coupling layer); "
+                    f"got {len(values)}")
+            if any(not np.isfinite(v) or v < 0 for v in values):
+                raise ArchitectureError(f"{name} learning rates must be finite and >= 0; got {values}")
+            return values
+        return cls(expand(W, "lr_W"), expand(b, "lr_b"))
+
+
+def block_gradients(l: int, x: np.ndarray, nudged: tuple, free: tuple) -> dict:
+    """The parameter changes (before learning rates) that block ``(l, l+1)`` prescribes.
+
+    ``x``: ``(B, n_0)``; ``nudged = (low (B, a), high (B, b))``;
+    ``free = (low (B, m, a), high (B, m, b))``. Returns ``{"W{l+1}": (b, a), "b{l+1}": (b,)}``
+    and, for ``l == 1``, also ``"W1": (a, n_0)`` and ``"b1": (a,)``; minibatch-averaged.
+    """
+    n_low, n_high = nudged
+    f_low, f_high = free
+    B, m = f_low.shape[:2]
+    flat_low = f_low.reshape(B * m, -1)
+    flat_high = f_high.reshape(B * m, -1)
+    grads = {
+        f"W{l + 1}": n_high.T @ n_low / B - flat_high.T @ flat_low / (B * m),
+        f"b{l + 1}": n_high.mean(axis=0) - flat_high.mean(axis=0),
+    }
+    if l == 1:
+        delta = n_low - f_low.mean(axis=1)
+        grads["W1"] = delta.T @ x / B
+        grads["b1"] = delta.mean(axis=0)
+    return grads
+
+
+def apply_gradients(net: Network, grads: dict, rates: LearningRates) -> None:
+    """``param += rate * grad`` for every parameter named in ``grads`` (in place)."""
+    for name, grad in grads.items():
+        kind, l = name[0], int(name[1:])
+        target = net.W if kind == "W" else net.b
+        rate = rates.W[l - 1] if kind == "W" else rates.b[l - 1]
+        target[l] += DTYPE(rate) * grad.astype(DTYPE, copy=False)

@@ -1,0 +1,239 @@
+"""Forward and backward active-layer sweeps (DESIGN §3).
+
+Only two adjacent layers are ever active: block ``(l, l+1)`` is annealed with every other
+layer frozen. One training step for a minibatch ``(x, y)``:
+
+1. **forward sweep** (free phase): layers start at the sign of their feed-forward fields;
+   blocks ``(1,2) .. (L-1,L)`` are annealed in turn, each keeping its lowest state;
+2. **backward sweep**: blocks ``(L-1,L) .. (1,2)``; for each, the nudged state, ``m`` free
+   samples (started from the reference states of wrong classes, or from random states), and
+   the block's gradients (:mod:`layersweep.rules`).
+
+With L = 2 there is one block, no forward sweep is needed (no block has a free neighbour),
+and the step is exactly the paper's quantum propagation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .blocks import BlockProblem, BlockSamples, block_problem
+from .exceptions import ArchitectureError
+from .network import DTYPE, Network, spin_sign
+from .rules import block_gradients
+from .samplers import BlockSampler
+
+STARTS = ("reference", "random")
+FROZEN_ABOVE = ("reference", "free")
+
+
+@dataclass
+class SweepConfig:
+    """How a backward sweep samples each block.
+
+    ``reads``: m, free samples per image and block; ``start``: ``"reference"`` (each read
+    starts from the reference state of a wrong class, cycling over them) or ``"random"``;
+    ``cycles``: cyclic annealing, each cycle restarting every read from the lowest state it
+    has found so far; ``frozen_above``: for a lower block's free samples, whether the layer
+    above the block is frozen at the wrong-class reference value of the read
+    (``"reference"``) or at its free value (``"free"``) — immaterial when L = 2.
+    """
+
+    reads: int = 20
+    start: str = "reference"
+    cycles: int = 1
+    frozen_above: str = "reference"
+
+    def __post_init__(self):
+        if not isinstance(self.reads, (int, np.integer)) or self.reads < 1:
+            raise ArchitectureError(f"reads (m) must be a positive integer; got {self.reads!r}")
+        if self.start not in STARTS:
+            raise ArchitectureError(f"start must be one of {STARTS}; got {self.start!r}")
+        if not isinstance(self.cycles, (int, np.integer)) or self.cycles < 1:
+            raise ArchitectureError(f"cycles must be a positive integer; got {self.cycles!r}")
+        if self.frozen_above not in FROZEN_ABOVE:
+            raise ArchitectureError(
+                f"frozen_above must be one of {FROZEN_ABOVE}; got {self.frozen_above!r}")
+
+
+@dataclass
+class BlockReport:
+    """What a backward sweep measured on one block, averaged over the minibatch.
+
+    ``gap``: mean energy of the free samples minus the energy of the nudged state in the same
+    (free) problem; ``correct``: fraction of free samples whose output already predicts the
+    label (output block only, else NaN).
+    """
+
+    block: tuple
+    gap: float
+    correct: float
+
+
+def seed_from(rng: np.random.Generator) -> int:
+    """A child seed for one sampler call, drawn from the run's generator."""
+    return int(rng.integers(2 ** 31))
+
+
+def forward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray,
+                  rng: np.random.Generator) -> list:
+    """The free state ``[None, s^1, ..., s^L]`` of each image, ``s^l``: ``(B, n_l)``.
+
+    Each block is annealed from the current state (a warm start) and keeps whichever is
+    lower, the annealed state or the current one: the total energy never rises.
+    """
+    states = net.feedforward(x)
+    for l in range(1, net.depth):
+        above = states[l + 2] if l + 2 <= net.depth else None
+        problem = block_problem(net, l, x, states[l - 1], above)
+        current = (states[l][:, None, :], states[l + 1][:, None, :])
+        low, high, energy = sampler.sample(problem, 1, initial=current, seed=seed_from(rng)).lowest()
+        better = (energy < problem.energy(*current)[:, 0])[:, None]
+        states[l] = np.where(better, low, states[l])
+        states[l + 1] = np.where(better, high, states[l + 1])
+    return states
+
+
+def reference_classes(y: np.ndarray, reads: int, classes: int, rng: np.random.Generator):
+    """``(B, reads)`` wrong classes: for each image a random order of the ``classes - 1``
+    wrong classes, cycled to length ``reads``."""
+    B = len(y)
+    offsets = np.argsort(rng.random((B, classes - 1)), axis=1) + 1
+    cycle = np.resize(np.arange(classes - 1), reads)
+    return (y[:, None] + offsets[:, cycle]) % classes
+
+
+def reference_states(net: Network, x: np.ndarray, wrong: np.ndarray) -> list:
+    """Reference configurations for wrong classes ``wrong (B, R)``: output clamped to
+    ``n[ỹ]``, lower layers top-down at the sign of their fields. Returns
+    ``[None, (B, R, n_1), ..., (B, R, n_L)]``."""
+    B, R = wrong.shape
+    per_class = net.clamped_descent(x[:, None, :], net.targets(np.arange(net.classes)))
+    rows = np.arange(B)[:, None]
+    return [None] + [layer[rows, wrong] for layer in per_class[1:]]
+
+
+def _sample_free(sampler, problem: BlockProblem, reads: int, initial, cycles: int,
+                 rng) -> BlockSamples:
+    """m free samples; with ``cycles > 1`` each read restarts from its lowest state so far."""
+    samples = sampler.sample(problem, reads, initial=initial, seed=seed_from(rng))
+    for _ in range(cycles - 1):
+        again = sampler.sample(problem, reads, initial=(samples.low, samples.high),
+                               seed=seed_from(rng))
+        better = again.energy < samples.energy
+        samples = BlockSamples(np.where(better[..., None], again.low, samples.low),
+                               np.where(better[..., None], again.high, samples.high),
+                               np.where(better, again.energy, samples.energy), again.info)
+    return samples
+
+
+def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.ndarray,
+                   config: SweepConfig, rng: np.random.Generator, free=None):
+    """Nudged states, free samples and gradients of every block, top block first.
+
+    ``x``: ``(B, n_0)``; ``y``: ``(B,)``; ``free``: the forward sweep's states (needed when
+    L > 2). Returns ``(grads, reports)``: every parameter's change before learning rates
+    (computed from the parameters as they were at the start of the sweep) and one
+    :class:`BlockReport` per block.
+    """
+    L = net.depth
+    B = len(y)
+    m = config.reads
+    nudged = [None] * (L + 1)
+    nudged[L] = net.targets(y)
+    wrong = reference_classes(y, m, net.classes, rng)
+    reference = reference_states(net, x, wrong)
+    warm_nudged = net.clamped_descent(x, nudged[L]) if L > 2 else None
+    grads, reports = {}, []
+    for l in range(L - 1, 0, -1):
+        below = free[l - 1] if l > 1 else None
+        # the nudged state of the block: layer l+2 at its nudged value, layer l-1 free
+        if l + 1 == L:
+            problem = block_problem(net, l, x, below)
+            n_high = nudged[L]
+            n_low = spin_sign(problem.low_field(n_high[:, None, :])[:, 0])
+        else:
+            problem = block_problem(net, l, x, below, nudged[l + 2])
+            start = (warm_nudged[l][:, None, :], warm_nudged[l + 1][:, None, :])
+            n_low, n_high, _ = sampler.sample(problem, 1, initial=start,
+                                              seed=seed_from(rng)).lowest()
+        nudged[l], nudged[l + 1] = n_low, n_high
+        # m free samples with the neighbours frozen
+        per_read = l + 1 < L and config.frozen_above == "reference"
+        if l + 1 == L:
+            free_problem = problem
+        elif per_read:
+            free_problem = block_problem(net, l, np.repeat(x, m, axis=0) if l == 1 else x,
+                                         None if below is None else np.repeat(below, m, axis=0),
+                                         reference[l + 2].reshape(B * m, -1))
+        else:
+            free_problem = block_problem(net, l, x, below, free[l + 2])
+        initial = None
+        if config.start == "reference":
+            initial = (reference[l], reference[l + 1])
+        if per_read:
+            if initial is not None:
+                initial = tuple(s.reshape(B * m, 1, -1) for s in initial)
+            samples = _sample_free(sampler, free_problem, 1, initial, config.cycles, rng)
+            f_low, f_high = samples.low.reshape(B, m, -1), samples.high.reshape(B, m, -1)
+            f_energy = samples.energy.reshape(B, m)
+            n_energy = free_problem.energy(np.repeat(n_low, m, axis=0)[:, None],
+                                           np.repeat(n_high, m, axis=0)[:, None]).reshape(B, m)
+        else:
+            samples = _sample_free(sampler, free_problem, m, initial, config.cycles, rng)
+            f_low, f_high, f_energy = samples.low, samples.high, samples.energy
+            n_energy = free_problem.energy(n_low[:, None], n_high[:, None])
+        grads.update(block_gradients(l, x, (n_low, n_high), (f_low, f_high)))
+        correct = np.nan
+        if l + 1 == L:
+            correct = float((net.predict_output(f_high) == y[:, None]).mean())
+        reports.append(BlockReport((l, l + 1), float((f_energy - n_energy).mean()), correct))
+    return grads, reports
+
+
+def whole_descent(net: Network, x: np.ndarray, states: list, max_passes: int = 50) -> list:
+    """Zero-temperature descent of the whole network: odd layers, then even layers, set to
+    the sign of their fields (each set is independent given the other), until nothing
+    changes. The energy never rises. ``states``: ``[None, (..., n_1), ...]``."""
+    states = list(states)
+    for _ in range(max_passes):
+        changed = False
+        for parity in (1, 0):
+            for l in range(1, net.depth + 1):
+                if l % 2 == parity:
+                    new = spin_sign(net.field(l, states, x))
+                    changed |= not np.array_equal(new, states[l])
+                    states[l] = new
+        if not changed:
+            break
+    return states
+
+
+def ground_states(net: Network, x: np.ndarray, sampler: BlockSampler,
+                  rng: np.random.Generator, reads: int = 1) -> list:
+    """The lowest-energy state found for each input (inference, DESIGN §3).
+
+    Candidates: zero-temperature descents from each class's nudged state, and the lowest of
+    ``reads`` annealed free states (block anneals from random starts when L = 2, a forward
+    sweep otherwise); the lowest energy wins. Once a network is trained its ground state lies
+    in one class's basin, so the descents find it and one read suffices.
+    ``x``: ``(B, n_0)`` -> ``[None, (B, n_1), ..., (B, n_L)]``.
+    """
+    B = len(x)
+    xs = x[:, None, :]
+    starts = net.clamped_descent(xs, net.targets(np.arange(net.classes)))
+    candidates = whole_descent(net, xs, starts)
+    if net.depth == 2:
+        problem = block_problem(net, 1, x)
+        low, high, _ = sampler.sample(problem, reads, seed=seed_from(rng)).lowest()
+        annealed = [None, low, high]
+    else:
+        annealed = forward_sweep(net, sampler, x, rng)
+    annealed = whole_descent(net, x, annealed)
+    candidates = [None] + [np.concatenate([c, a[:, None]], axis=1)
+                           for c, a in zip(candidates[1:], annealed[1:])]
+    best = net.energy(candidates, xs).argmin(axis=1)
+    rows = np.arange(B)
+    return [None] + [c[rows, best].astype(DTYPE) for c in candidates[1:]]

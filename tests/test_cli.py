@@ -1,0 +1,67 @@
+import json
+
+import numpy as np
+import pytest
+
+from layersweep import data as datasets
+from layersweep.cli import main
+
+
+@pytest.fixture
+def npz(tmp_path):
+    d = datasets.synthetic(n=120, features=12, classes=3, seed=2)
+    path = tmp_path / "digits.npz"
+    np.savez(path, X=d.X, y=d.y)
+    return str(path)
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_train_then_evaluate_json(npz, tmp_path, capsys):
+    out = str(tmp_path / "run.h5")
+    code = main(["train", "--layers", "12,10,6", "--redundancy", "2", "--data", npz,
+                 "--train-size", "60", "--test-size", "30", "--epochs", "2", "--reads", "4",
+                 "--lr-w", "0.02", "--lr-b", "0.02", "--out", out, "--json"])
+    assert code == 0
+    lines = json_lines(capsys.readouterr().out)
+    assert [row["epoch"] for row in lines[:2]] == [1, 2]
+    assert {"train_error", "test_error", "seconds"} <= set(lines[0])
+    assert lines[-1]["summary"] and lines[-1]["heldout_n"] == 30
+    assert main(["evaluate", out, "--split", "test", "--json"]) == 0
+    result = json_lines(capsys.readouterr().out)[0]
+    assert result["split"] == "test" and result["n"] == 30 and 0 <= result["accuracy"] <= 1
+    assert result["accuracy"] == pytest.approx(1 - lines[1]["test_error"])
+
+
+def test_train_prints_lines_and_a_table(npz, tmp_path, capsys):
+    code = main(["train", "--layers", "12,6,6", "--redundancy", "2", "--data", npz,
+                 "--train-size", "30", "--test-size", "30", "--epochs", "1", "--rule", "ep",
+                 "--out", str(tmp_path / "r.h5"), "--no-progress"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "epoch   1  train error" in text and "train err" in text and "heldout accuracy" in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--layers", "12,10,7"], "multiple of --redundancy"),
+    (["--layers", "13,10,6"], "input layer has 13 units"),
+    (["--layers", "12,10,8"], "data has 3 classes"),
+    (["--train-size", "500"], "lower --train-size"),
+    (["--lr-w", "fast"], "comma-separated numbers"),
+])
+def test_bad_input_exits_2_with_a_message(npz, tmp_path, capsys, argv, message):
+    base = ["train", "--redundancy", "2", "--data", npz, "--train-size", "30", "--test-size", "30",
+            "--epochs", "1",
+            "--out", str(tmp_path / "r.h5"), "--layers", "12,10,6"]
+    assert main(base + argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("layersweep: error:") and message in err
+    assert not (tmp_path / "r.h5").exists()
+
+
+def test_evaluate_refuses_a_non_run_file(tmp_path, capsys):
+    (tmp_path / "x.h5").write_bytes(b"nothing")
+    assert main(["evaluate", str(tmp_path / "x.h5")]) == 2
+    assert "corrupt or truncated" in capsys.readouterr().err

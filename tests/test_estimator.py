@@ -1,0 +1,106 @@
+import dimod
+import numpy as np
+import pytest
+
+from layersweep import data as datasets
+from layersweep.estimator import LayerSweepClassifier
+from layersweep.exceptions import ArchitectureError, DataError, NotFittedError
+
+
+@pytest.fixture(scope="module")
+def problem():
+    d = datasets.synthetic(n=300, features=32, classes=4, noise=0.15, seed=0)
+    return d.X[:200], d.y[:200], d.X[200:], d.y[200:]
+
+
+def small(**kw):
+    params = dict(hidden_layer_sizes=(16,), redundancy=2, epochs=3, lr_W=0.01, lr_b=0.01,
+                  sweeps=16, random_state=0)
+    params.update(kw)
+    return LayerSweepClassifier(**params)
+
+
+def strip_seconds(history):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
+@pytest.mark.parametrize("rule", ["qp", "ep"])
+def test_learns_a_separable_problem(problem, rule):
+    X, y, Xt, yt = problem
+    model = small(rule=rule).fit(X, y, eval_sets={"test": (Xt, yt)})
+    assert model.score(Xt, yt) >= 0.9
+    assert len(model.history_) == 3 and "test_error" in model.history_[0]
+    assert model.loss_curve_[-1] <= 0.05
+    assert model.network_.sizes == [32, 16, 8]
+
+
+def test_same_seed_same_model_other_seed_other_model(problem):
+    X, y, _, _ = problem
+    a, b, c = small().fit(X, y), small().fit(X, y), small(random_state=1).fit(X, y)
+    for name, value in a.network_.parameters().items():
+        assert np.array_equal(value, b.network_.parameters()[name])
+    assert strip_seconds(a.history_) == strip_seconds(b.history_)
+    assert not np.array_equal(a.network_.W[1], c.network_.W[1])
+
+
+def test_partial_fit_matches_fit(problem):
+    X, y, _, _ = problem
+    fitted = small(epochs=2).fit(X, y)
+    partial = small()
+    partial.partial_fit(X, y, classes=np.arange(4))
+    partial.partial_fit(X, y)
+    for name, value in fitted.network_.parameters().items():
+        assert np.array_equal(value, partial.network_.parameters()[name])
+
+
+def test_inputs_are_not_modified(problem):
+    X, y, _, _ = problem
+    X_copy, y_copy = X.copy(), y.copy()
+    small(epochs=1).fit(X, y).predict(X)
+    assert np.array_equal(X, X_copy) and np.array_equal(y, y_copy)
+
+
+def test_minibatches_and_other_samplers_train(problem):
+    X, y, Xt, yt = problem
+    assert small(batch_size=8, lr_W=0.05, lr_b=0.05).fit(X, y).score(Xt, yt) >= 0.8
+    assert small(sampler="neal", epochs=1, reads=4).fit(X[:60], y[:60]).score(Xt, yt) > 0.25
+    tiny = datasets.synthetic(n=40, features=6, classes=2, seed=3)
+    model = LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, epochs=1, reads=3,
+                                 sampler=dimod.ExactSolver(), random_state=0)
+    assert model.fit(tiny.X, tiny.y).predict(tiny.X).shape == (40,)
+
+
+def test_predict_states_and_ties(problem):
+    X, y, Xt, _ = problem
+    model = small(epochs=1).fit(X, y)
+    states = model.predict_states(Xt[:5])
+    assert [s.shape for s in states[1:]] == [(5, 16), (5, 8)]
+    assert set(model.predict(Xt)) <= {-1, 0, 1, 2, 3}
+
+
+def test_errors_name_the_problem(problem):
+    X, y, _, _ = problem
+    with pytest.raises(NotFittedError, match="fit"):
+        small().predict(X)
+    model = small(epochs=1).fit(X, y)
+    with pytest.raises(DataError, match="32 units"):
+        model.predict(X[:, :10])
+    with pytest.raises(DataError, match="NaN"):
+        model.score(np.full_like(X, np.nan), y)
+    with pytest.raises(DataError, match="classes="):
+        small().partial_fit(X, y)
+    with pytest.raises(ArchitectureError, match="rule"):
+        small(rule="backprop").fit(X, y)
+    with pytest.raises(ArchitectureError, match="one free sample"):
+        small(rule="ep", reads=5).fit(X, y)
+    with pytest.raises(ArchitectureError, match="batch_size"):
+        small(batch_size=0).fit(X, y)
+
+
+def test_params_round_trip():
+    model = small()
+    assert model.get_params()["hidden_layer_sizes"] == (16,)
+    model.set_params(reads=7)
+    assert model.reads == 7
+    with pytest.raises(ValueError, match="unknown parameter"):
+        model.set_params(colour="red")
