@@ -4,7 +4,7 @@ The block is K(120, 40) of the 784-120-40 network with fields from real MNIST im
 untrained network (the paper's initialisation) and a trained one (a short QP run). For each
 number of sweeps both samplers anneal the same problems from random starts with the same
 relative schedule; the script prints samples/s, the mean energy, the ratio of the two, and the
-energy of a long neal run as the reference. CSV and PNG go to experiments/results/sampler/.
+energy of a long neal run as the reference. CSV and PNG go to experiments/results/sampler/ (or --out).
 
     python experiments/bench_sampler.py [--images 200] [--reads 20] [--quick]
 """
@@ -28,11 +28,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "results", "sampler")
 
 
-def networks(train, seed):
-    """The untrained network and one trained for 3 epochs of the default QP run."""
+def networks(train, seed, epochs):
+    """The untrained network and one trained for ``epochs`` epochs of the default QP run."""
     rng = np.random.default_rng(seed)
     untrained = Network.random([784, 120, 40], rng)
-    model = LayerSweepClassifier(epochs=3, random_state=seed).fit(train.X, train.y)
+    model = LayerSweepClassifier(epochs=epochs, random_state=seed).fit(train.X, train.y)
     return {"untrained": untrained, "trained": model.network_}
 
 
@@ -53,17 +53,21 @@ def main(argv=None):
     parser.add_argument("--sweeps", default="8,16,32,64,128")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=OUT, help="folder for the CSV and PNG")
     parser.add_argument("--quick", action="store_true", help="a small run for smoke tests")
     args = parser.parse_args(argv)
+    trained_epochs, reference_sweeps = 3, 2000
     if args.quick:
         args.images, args.sweeps, args.repeats = 20, "8,32", 1
-    os.makedirs(OUT, exist_ok=True)
+        trained_epochs, reference_sweeps = 1, 200
+    os.makedirs(args.out, exist_ok=True)
     splits = datasets.split(datasets.load("mnist5k"), 1000, 100)
     images = splits["heldout"].X[:args.images]
     rows = []
-    for label, net in networks(splits["train"], args.seed).items():
+    for label, net in networks(splits["train"], args.seed, trained_epochs).items():
         problem = block_problem(net, 1, images)
-        reference = NealSampler(sweeps=2000).sample(problem, 10, seed=args.seed).energy.min(axis=1)
+        reference = NealSampler(sweeps=reference_sweeps).sample(
+            problem, 10, seed=args.seed).energy.min(axis=1)
         for sweeps in (int(s) for s in args.sweeps.split(",")):
             ours = measure(BipartiteAnnealer(sweeps=sweeps), problem, args.reads, args.seed,
                            args.repeats)
@@ -80,14 +84,14 @@ def main(argv=None):
                   f"E={ours[1]:9.4f}  neal {row['neal_samples_per_s']:8.0f}/s E={neal[1]:9.4f}  "
                   f"speed x{row['speedup']:5.1f}  E(numpy)/E(neal) {row['energy_ratio']:.4f}  "
                   f"ref {row['reference_energy']:.4f}", flush=True)
-    with open(os.path.join(OUT, "bench_sampler.csv"), "w", newline="") as handle:
+    with open(os.path.join(args.out, "bench_sampler.csv"), "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows)
+    plot(rows, args.out)
 
 
-def plot(rows):
+def plot(rows, out):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,7 +114,7 @@ def plot(rows):
     for ax in axes:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(os.path.join(OUT, "bench_sampler.png"), dpi=120)
+    fig.savefig(os.path.join(out, "bench_sampler.png"), dpi=120)
 
 
 if __name__ == "__main__":

@@ -70,8 +70,8 @@ class LayerSweepClassifier:
 
     def __init__(self, hidden_layer_sizes=(120,), redundancy=4, rule="qp", reads=None,
                  start="reference", cycles=1, frozen_above="reference", sampler="numpy",
-                 sweeps=32, beta_range=(0.1, 4.0), reverse_beta=0.8, epochs=13, batch_size=1,
-                 lr_W=(0.001, 0.0003), lr_b=(0.001, 0.0003), init_scale=None,
+                 sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
+                 lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.redundancy = redundancy
@@ -179,6 +179,23 @@ class LayerSweepClassifier:
         self.classes_ = np.arange(trainer.net.classes)
         self.n_features_in_ = n_features
         return self
+
+    def restore_checkpoint(self, saved) -> "LayerSweepClassifier":
+        """Continue the run a checkpoint holds (``saved``: a path or what
+        :func:`layersweep.checkpoint.load` returned).
+
+        The sampler, sweep and learning rates come from this model's hyper-parameters (give it
+        the run's); the network, generator state, epoch, position in the epoch and history come
+        from the file, so ``train_to`` then continues exactly where the saved run stopped.
+        """
+        from . import checkpoint
+
+        if not isinstance(saved, dict):
+            saved = checkpoint.load(saved)
+        net = saved["network"]
+        trainer = self._make_trainer(net.sizes[0], net.classes)
+        checkpoint.restore(trainer, saved)
+        return self.resume(trainer, net.sizes[0])
 
     def train_to(self, X, y, epochs, eval_sets=None, on_epoch=None, on_step=None):
         """Continue training until ``epochs`` epochs in total have run."""

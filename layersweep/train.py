@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .network import Network
@@ -26,11 +27,20 @@ CHUNK = 1024
 INFERENCE_SEED = 0
 
 
+def single_threaded_blas():
+    """A context with BLAS on one thread: the block matrices (tens to hundreds of rows) are
+    too small for threads to pay, and spinning BLAS threads stall when several processes
+    share the cores (measured in experiments/bench_epoch.py)."""
+    return threadpool_limits(1, user_api="blas")
+
+
 def predict_states(net: Network, X: np.ndarray, sampler: BlockSampler | None = None) -> list:
     """Ground states found for each input, ``[None, (n, n_1), ..., (n, n_L)]`` (in chunks)."""
     sampler = sampler or make_sampler("numpy")
     rng = np.random.default_rng(INFERENCE_SEED)
-    parts = [ground_states(net, X[i:i + CHUNK], sampler, rng) for i in range(0, len(X), CHUNK)]
+    with single_threaded_blas():
+        parts = [ground_states(net, X[i:i + CHUNK], sampler, rng)
+                 for i in range(0, len(X), CHUNK)]
     return [None] + [np.concatenate([p[l] for p in parts]) for l in range(1, net.depth + 1)]
 
 
@@ -95,15 +105,17 @@ class Trainer:
             self.running = {}
         bar = tqdm(total=len(y), initial=self.position, desc=f"epoch {self.epoch + 1}",
                    unit="img", disable=not progress, leave=False)
-        while self.position < len(y):
-            started = time.perf_counter()
-            idx = self.order[self.position:self.position + self.batch_size]
-            self.step(X[idx], y[idx])
-            self.position += len(idx)
-            self.running["seconds"] = self.running.get("seconds", 0.0) + time.perf_counter() - started
-            bar.update(len(idx))
-            if on_step is not None:
-                on_step(self)
+        with single_threaded_blas():
+            while self.position < len(y):
+                started = time.perf_counter()
+                idx = self.order[self.position:self.position + self.batch_size]
+                self.step(X[idx], y[idx])
+                self.position += len(idx)
+                self.running["seconds"] = (self.running.get("seconds", 0.0)
+                                           + time.perf_counter() - started)
+                bar.update(len(idx))
+                if on_step is not None:
+                    on_step(self)
         bar.close()
         row = {"epoch": self.epoch + 1, "seconds": self.running.get("seconds", 0.0),
                "train_error": error_rate(self.net, X, y)}

@@ -1,3 +1,9 @@
+import json
+import os
+import runpy
+import stat
+import sys
+
 import h5py
 import numpy as np
 import pytest
@@ -6,6 +12,7 @@ from layersweep import checkpoint
 from layersweep import data as datasets
 from layersweep.estimator import LayerSweepClassifier
 from layersweep.exceptions import CheckpointError
+from layersweep.samplers import BipartiteAnnealer
 
 
 @pytest.fixture
@@ -68,3 +75,149 @@ def test_refusals(trained, tmp_path):
         checkpoint.load(truncated)
     with pytest.raises(CheckpointError, match="does not exist"):
         checkpoint.save(tmp_path / "no" / "such" / "dir.h5", trained.trainer_, {})
+
+
+# ---- the layout's additions, restore, rotation, crash safety of one write -------------------
+
+def test_sampler_and_embeddings_are_recorded(trained, tmp_path):
+    path = tmp_path / "run.h5"
+    checkpoint.save(path, trained.trainer_, {"seed": 3})
+    with h5py.File(path, "r") as f:
+        assert f["sampler"].attrs["name"] == "numpy"
+        assert json.loads(f["sampler"].attrs["properties"])["sweeps"] == 8
+        assert len(f["embeddings"]) == 0  # CPU sampler: no embeddings
+        assert json.loads(f["state"].attrs["rng"])["bit_generator"] == "PCG64"
+        assert "drawn from the generator" in f["state"].attrs["sampler_seeds"]
+        assert json.loads(f.attrs["config"]) == {"seed": 3}
+    saved = checkpoint.load(path)
+    assert saved["sampler"]["name"] == "numpy" and saved["embeddings"] == {}
+
+
+class EmbeddingSampler(BipartiteAnnealer):
+    """Stands in for a QPU sampler: it reports the embeddings it used."""
+
+    @property
+    def properties(self):
+        return dict(super().properties, name="qpu-like", embeddings={
+            "1-2": {"topology": "pegasus:16", "fingerprint": "5d2ea85cc1a4",
+                    "cache_key": "pegasus16-5d2ea85cc1a4-K6x4.json", "max_chain": 3}})
+
+
+def test_embeddings_of_a_sampler_that_reports_them(trained, tmp_path):
+    trainer = trained.trainer_
+    trainer.sampler = EmbeddingSampler(sweeps=8)
+    checkpoint.save(tmp_path / "run.h5", trainer, {})
+    with h5py.File(tmp_path / "run.h5", "r") as f:
+        block = f["embeddings/1-2"]
+        assert block.attrs["topology"] == "pegasus:16" and block.attrs["max_chain"] == "3"
+        assert "embeddings" not in json.loads(f["sampler"].attrs["properties"])
+    saved = checkpoint.load(tmp_path / "run.h5")
+    assert saved["embeddings"]["1-2"]["cache_key"] == "pegasus16-5d2ea85cc1a4-K6x4.json"
+
+
+def test_a_version_1_file_without_the_later_groups_still_loads(trained, tmp_path):
+    path = tmp_path / "run.h5"
+    checkpoint.save(path, trained.trainer_, {})
+    with h5py.File(path, "a") as f:
+        del f["sampler"], f["embeddings"]
+    saved = checkpoint.load(path)
+    assert saved["sampler"] == {} and saved["embeddings"] == {}
+
+
+def test_restore_continues_the_generator_and_refuses_another_architecture(trained, tmp_path):
+    path = tmp_path / "run.h5"
+    checkpoint.save(path, trained.trainer_, {})
+    twin = LayerSweepClassifier(hidden_layer_sizes=(6,), redundancy=2, reads=3, sweeps=8,
+                                random_state=99).restore_checkpoint(path)
+    assert twin.trainer_.rng.random() == trained.trainer_.rng.random()
+    assert twin.trainer_.epoch == 2 and twin.history_ == trained.history_
+    with pytest.raises(CheckpointError, match="another architecture"):
+        LayerSweepClassifier(hidden_layer_sizes=(7,), redundancy=2).restore_checkpoint(path)
+
+
+def test_inconsistent_state_is_refused(trained, tmp_path):
+    path = tmp_path / "run.h5"
+    checkpoint.save(path, trained.trainer_, {})
+    with h5py.File(path, "a") as f:
+        f["state"].attrs["position"] = 7  # a position inside an epoch with no shuffle order
+    with pytest.raises(CheckpointError, match="position 7"):
+        checkpoint.load(path)
+
+
+def test_keep_rotates_by_renames_and_run_file_is_always_whole(trained, tmp_path):
+    path = tmp_path / "run.h5"
+    trainer = trained.trainer_
+    for steps in (1, 2, 3, 4):
+        trainer.steps = steps
+        checkpoint.save(path, trainer, {}, keep=3)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["run.h5", "run.h5.1", "run.h5.2"]
+    assert [checkpoint.load(tmp_path / n)["state"]["steps"] for n in names] == [4, 3, 2]
+    with pytest.raises(CheckpointError, match="keep must be at least 1"):
+        checkpoint.save(path, trainer, {}, keep=0)
+
+
+def test_a_failed_write_leaves_the_previous_file_whole(trained, tmp_path, monkeypatch):
+    path = tmp_path / "run.h5"
+    checkpoint.save(path, trained.trainer_, {"n": 1})
+    before = path.read_bytes()
+
+    def crash(f, trainer, config):
+        f.create_group("parameters")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "_write", crash)
+    with pytest.raises(CheckpointError, match="No space left"):
+        checkpoint.save(path, trained.trainer_, {"n": 2})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run.h5"]
+
+
+def test_written_files_have_the_usual_permissions(trained, tmp_path):
+    checkpoint.save(tmp_path / "run.h5", trained.trainer_, {})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / "run.h5").st_mode) == 0o666 & ~umask
+
+
+def test_check_writable_and_stale_temporaries(trained, tmp_path):
+    checkpoint.check_writable(tmp_path / "new.h5")
+    (tmp_path / "mine.txt").write_text("keep me")
+    with pytest.raises(CheckpointError, match="refusing to overwrite"):
+        checkpoint.check_writable(tmp_path / "mine.txt")
+    with pytest.raises(CheckpointError, match="it is a folder"):
+        checkpoint.check_writable(tmp_path)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        checkpoint.check_writable(tmp_path / "absent" / "run.h5")
+    checkpoint.save(tmp_path / "run.h5", trained.trainer_, {})
+    checkpoint.check_writable(tmp_path / "run.h5")  # a run file may be replaced
+    torn = tmp_path / ".run.h5.0123abcd.tmp"
+    torn.write_bytes(b"half a file")
+    (tmp_path / ".other.h5.0123abcd.tmp").write_bytes(b"")
+    assert checkpoint.stale_temporaries(tmp_path / "run.h5") == [str(torn)]
+
+
+def test_bench_checkpoint_quick(tmp_path, capsys):
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    old = sys.argv
+    sys.argv = ["bench_checkpoint.py", "--quick", "--out", str(tmp_path)]
+    try:
+        runpy.run_path(os.path.join(here, "experiments", "bench_checkpoint.py"),
+                       run_name="__main__")
+    finally:
+        sys.argv = old
+    assert "median write" in capsys.readouterr().out
+    assert (tmp_path / "checkpoint_bench.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint_bench.csv"]
+
+
+def test_an_unwritable_folder_is_refused(trained, tmp_path, monkeypatch):
+    def denied(path, kind="tmp"):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(checkpoint, "_temporary", denied)
+    with pytest.raises(CheckpointError, match="is not writable"):
+        checkpoint.check_writable(tmp_path / "run.h5")
+    with pytest.raises(CheckpointError, match="is not writable"):
+        checkpoint.save(tmp_path / "run.h5", trained.trainer_, {})
+    assert not list(tmp_path.iterdir())

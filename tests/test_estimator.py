@@ -63,7 +63,7 @@ def test_inputs_are_not_modified(problem):
 def test_minibatches_and_other_samplers_train(problem):
     X, y, Xt, yt = problem
     assert small(batch_size=8, lr_W=0.05, lr_b=0.05).fit(X, y).score(Xt, yt) >= 0.8
-    assert small(sampler="neal", epochs=1, reads=4).fit(X[:60], y[:60]).score(Xt, yt) > 0.25
+    assert small(sampler="neal", epochs=1, reads=4, batch_size=1).fit(X[:60], y[:60]).score(Xt, yt) > 0.25
     tiny = datasets.synthetic(n=40, features=6, classes=2, seed=3)
     model = LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, epochs=1, reads=3,
                                  sampler=dimod.ExactSolver(), random_state=0)

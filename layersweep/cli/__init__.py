@@ -1,4 +1,4 @@
-"""The ``layersweep`` command line: ``train``, ``evaluate``, ``embed``.
+"""The ``layersweep`` command line: ``train``, ``evaluate``, ``embed``, ``info``.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
 ``run(args) -> int``. Errors a user can fix are printed as one line, exit code 2.
@@ -14,7 +14,7 @@ from ..exceptions import LayersweepError
 import importlib
 
 
-SUBCOMMANDS = ("train", "evaluate", "embed")
+SUBCOMMANDS = ("train", "evaluate", "embed", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:

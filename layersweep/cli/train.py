@@ -1,46 +1,123 @@
-"""``layersweep train``: train a network and write its run file."""
+"""``layersweep train``: train a network and write its run file; resume one.
+
+    layersweep train [options] [--out run.h5] [--checkpoint-every N] [--keep K]
+    layersweep train --resume run.h5 [--epochs E] [--out other.h5] [--allow-changes ...]
+
+The run file is written atomically after every epoch and, with ``--checkpoint-every N``,
+after every N parameter updates; ``--keep K`` keeps the previous K-1 checkpoints as
+``run.h5.1`` (newest) .. ``run.h5.<K-1>``. Ctrl-C (SIGINT) or SIGTERM finishes the current
+update, writes a checkpoint and exits with code 130 and the command that resumes the run.
+``--resume`` continues bit for bit; options that would change the run are refused unless
+``--allow-changes`` is given.
+"""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import os
+import shlex
+import signal
+import sys
+import threading
 import time
+
+import numpy as np
 
 from .. import checkpoint
 from ..estimator import LayerSweepClassifier
-from ..exceptions import ArchitectureError
+from ..exceptions import ArchitectureError, CheckpointError
 from ..network import check_layers, parse_layers
 from .common import add_data_options, emit_json, load_splits, table
 
+#: config keys that define a run: changing one on --resume needs --allow-changes
+RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
+               "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
+               "lr_b", "seed")
+#: argparse destination of each config key, where the names differ
+DEST = {"lr_W": "lr_w"}
+
+
+def _join(values) -> str:
+    return ",".join(str(v) for v in values)
+
+
+class _Given(argparse.Action):
+    """A plain ``store`` that also records which options were given on the command line, so
+    that ``--resume`` can tell "left at its default" from "explicitly set to the default"."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = set(getattr(namespace, "given", ())) | {self.dest}
+
+
+def _count(minimum: int):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+    return parse
+
 
 def add_parser(subparsers):
+    d = LayerSweepClassifier().get_params()
     p = subparsers.add_parser(
         "train", help="train a network (defaults reproduce the paper: 784-120-40, QP, m=20)",
-        description="Train an Ising-spin network by active-layer sweeps and write a run file.")
+        description="Train an Ising-spin network by active-layer sweeps and write a run file; "
+                    "or continue one with --resume.")
+    # every plain option records whether it was given (see _Given)
+    p.register("action", None, _Given)
+    p.register("action", "store", _Given)
     p.add_argument("--layers", default="784,120,40", type=parse_layers,
                    help="layer sizes, input first, output = classes x redundancy (default 784,120,40)")
-    p.add_argument("--redundancy", type=int, default=4, help="output units per class (default 4)")
+    p.add_argument("--redundancy", type=int, default=d["redundancy"],
+                   help="output units per class (default %(default)s)")
     add_data_options(p)
-    p.add_argument("--rule", choices=("qp", "ep"), default="qp",
+    p.add_argument("--rule", choices=("qp", "ep"), default=d["rule"],
                    help="quantum propagation (m samples) or equilibrium propagation (default qp)")
-    p.add_argument("--reads", type=int, default=None,
-                   help="m, free samples per image and block (default 20 for qp)")
-    p.add_argument("--start", choices=("reference", "random"), default="reference",
-                   help="where free samples' anneals start (default reference states)")
-    p.add_argument("--cycles", type=int, default=1, help="cyclic-annealing cycles (default 1)")
-    p.add_argument("--sampler", choices=("numpy", "neal"), default="numpy",
+    p.add_argument("--reads", type=int, default=d["reads"],
+                   help="m, free samples per image and block (default 20 for qp, 1 for ep)")
+    p.add_argument("--start", choices=("reference", "random"), default=d["start"],
+                   help="where free samples' anneals start (default %(default)s)")
+    p.add_argument("--cycles", type=int, default=d["cycles"],
+                   help="cyclic-annealing cycles (default %(default)s)")
+    p.add_argument("--sampler", choices=("numpy", "neal"), default=d["sampler"],
                    help="block sampler (default numpy, the fast CPU annealer)")
-    p.add_argument("--sweeps", type=int, default=32, help="annealing sweeps per read (default 32)")
-    p.add_argument("--epochs", type=int, default=13, help="epochs (default 13)")
-    p.add_argument("--batch-size", type=int, default=1,
-                   help="images per update (default 1, the paper's online training)")
-    p.add_argument("--lr-w", default="0.001,0.0003",
-                   help="coupling learning rates, one or one per layer (default 0.001,0.0003)")
-    p.add_argument("--lr-b", default="0.001,0.0003",
-                   help="bias learning rates, one or one per layer (default 0.001,0.0003)")
+    p.add_argument("--sweeps", type=int, default=d["sweeps"],
+                   help="annealing sweeps per read (default %(default)s)")
+    p.add_argument("--reverse-beta", type=float, default=d["reverse_beta"],
+                   help="inverse temperature, relative to the block's field, at which anneals "
+                        "from reference states start (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=d["epochs"],
+                   help="epochs in total, also when resuming (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"],
+                   help="images per update (default %(default)s; 1 is the paper's online training)")
+    p.add_argument("--lr-w", default=_join(d["lr_W"]),
+                   help="coupling learning rates, one or one per layer (default %(default)s)")
+    p.add_argument("--lr-b", default=_join(d["lr_b"]),
+                   help="bias learning rates, one or one per layer (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="the run's one seed (default 0)")
-    p.add_argument("--out", default="run.h5", help="run file to write (default run.h5)")
+    p.add_argument("--out", default="run.h5",
+                   help="run file to write (default run.h5; with --resume, the resumed file)")
+    p.add_argument("--checkpoint-every", type=_count(0), default=0, metavar="N",
+                   help="also write the run file every N parameter updates (default 0: only "
+                        "after every epoch)")
+    p.add_argument("--keep", type=_count(1), default=1, metavar="K",
+                   help="checkpoints to keep: the previous K-1 survive as OUT.1 (newest) .. "
+                        "OUT.<K-1> (default 1)")
+    p.add_argument("--resume", metavar="RUN.h5", default=None,
+                   help="continue the run in this file where it stopped, with its options; "
+                        "--epochs is the total")
+    p.add_argument("--allow-changes", action="store_true",
+                   help="with --resume: accept options that differ from the run file's "
+                        "(the run then no longer reproduces an uninterrupted one)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, no bars")
-    p.add_argument("--progress", action=__import__("argparse").BooleanOptionalAction,
-                   default=True, help="progress bar per epoch (default on)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bar per epoch (default on)")
     p.set_defaults(func=run)
     return p
 
@@ -57,7 +134,8 @@ def config_from_args(args) -> dict:
     return {"layers": args.layers, "redundancy": args.redundancy, "data": args.data,
             "train_size": args.train_size, "test_size": args.test_size, "rule": args.rule,
             "reads": args.reads, "start": args.start, "cycles": args.cycles,
-            "sampler": args.sampler, "sweeps": args.sweeps, "epochs": args.epochs,
+            "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
+            "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
             "lr_b": _rates(args.lr_b, "--lr-b"), "seed": args.seed}
 
@@ -67,6 +145,7 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
         hidden_layer_sizes=tuple(config["layers"][1:-1]), redundancy=config["redundancy"],
         rule=config["rule"], reads=config["reads"], start=config["start"],
         cycles=config["cycles"], sampler=config["sampler"], sweeps=config["sweeps"],
+        reverse_beta=config["reverse_beta"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
         lr_b=config["lr_b"], random_state=config["seed"], verbose=verbose)
 
@@ -76,34 +155,189 @@ COLUMNS = [("epoch", "epoch", "{:d}"), ("train_error", "train err", "{:.3f}"),
            ("seconds", "seconds", "{:.1f}")]
 
 
+def _option(key: str) -> str:
+    return "--" + DEST.get(key, key).replace("_", "-")
+
+
+def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """sha256 of the training split (float32 pixels and int64 labels, with their shapes)."""
+    h = hashlib.sha256(repr((X.shape, y.shape)).encode())
+    h.update(np.ascontiguousarray(X, np.float32).tobytes())
+    h.update(np.ascontiguousarray(y, np.int64).tobytes())
+    return h.hexdigest()
+
+
+def _resume_config(args, saved: dict) -> tuple[dict, dict]:
+    """The resumed run's config and ``{key: (in the file, given)}`` for every run-defining
+    option given on the command line with another value than the file's."""
+    config = dict(saved["config"])
+    missing = [k for k in RUN_OPTIONS if k not in config]
+    if missing:
+        raise CheckpointError(f"{args.resume!r} was not written by `layersweep train` (its "
+                              f"config lacks {', '.join(missing)}); it cannot be resumed here")
+    given = getattr(args, "given", set())
+    fresh = config_from_args(args)
+    changes = {}
+    for key in RUN_OPTIONS:
+        if DEST.get(key, key) in given and _same(fresh[key], config[key]) is False:
+            changes[key] = (config[key], fresh[key])
+    if changes and not args.allow_changes:
+        listed = "; ".join(f"{_option(k)} {_show(new)} (the file has {_show(old)})"
+                           for k, (old, new) in changes.items())
+        raise CheckpointError(
+            f"{args.resume!r} was trained with other options: {listed}. Drop them to continue "
+            f"the run as it was, or pass --allow-changes to change them")
+    for key, (_, new) in changes.items():
+        config[key] = new
+    if "epochs" in given:
+        config["epochs"] = args.epochs
+    return config, changes
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return list(a) == list(b) if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) \
+            else False
+    return a == b
+
+
+def _show(value) -> str:
+    return _join(value) if isinstance(value, (list, tuple)) else str(value)
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM handler: the first signal asks training to stop after the current update
+    (so the checkpoint is consistent); a second one interrupts at once."""
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    def __call__(self, signum, frame):
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
+class _Stopped(Exception):
+    """Raised from the training callbacks once a stop was requested and a checkpoint written."""
+
+
 def run(args) -> int:
-    config = config_from_args(args)
-    sizes = args.layers
-    if len(sizes) >= 1 and sizes[-1] % max(args.redundancy, 1):
+    given = getattr(args, "given", set())
+    if args.allow_changes and not args.resume:
+        raise CheckpointError("--allow-changes only makes sense with --resume RUN.h5")
+    saved, changes = None, {}
+    if args.resume:
+        saved = checkpoint.load(args.resume)
+        config, changes = _resume_config(args, saved)
+        out = args.out if "out" in given else args.resume
+    else:
+        config = config_from_args(args)
+        out = args.out
+    checkpoint.check_writable(out)
+    for stale in checkpoint.stale_temporaries(out):  # left by a writer killed mid-write
+        os.remove(stale)
+    sizes = config["layers"]
+    redundancy = config["redundancy"]
+    if len(sizes) >= 1 and sizes[-1] % max(redundancy, 1):
         raise ArchitectureError(f"the output layer ({sizes[-1]} units) must be a multiple of "
-                                f"--redundancy {args.redundancy}")
-    classes = sizes[-1] // max(args.redundancy, 1)
-    check_layers(sizes, classes, args.redundancy)
-    splits = load_splits(args.data, args.train_size, args.test_size, classes)
+                                f"--redundancy {redundancy}")
+    classes = sizes[-1] // max(redundancy, 1)
+    check_layers(sizes, classes, redundancy)
+    splits = load_splits(config["data"], config["train_size"], config["test_size"], classes)
     train, test = splits["train"], splits["test"]
     if train.X.shape[1] != sizes[0]:
         raise ArchitectureError(f"the input layer has {sizes[0]} units but the data has "
                                 f"{train.X.shape[1]} features: change --layers")
+    fingerprint = data_fingerprint(train.X, train.y)
     model = model_from_config(config, verbose=args.progress and not args.json)
+    if saved is not None:
+        recorded = saved["config"].get("data_sha256")
+        if recorded is not None and recorded != fingerprint and not args.allow_changes:
+            raise CheckpointError(
+                f"the training data of {config['data']!r} (train size {config['train_size']}) "
+                f"differ from those {args.resume!r} was trained on: restore the data, or pass "
+                f"--allow-changes")
+        order = saved["state"]["order"]
+        if len(order) and len(order) != len(train):
+            raise CheckpointError(
+                f"{args.resume!r} stopped inside an epoch over {len(order)} images; the "
+                f"training split now has {len(train)}: it cannot continue that epoch")
+        model.restore_checkpoint(saved)
+        if changes:
+            config.setdefault("changes", []).append(
+                {"step": saved["state"]["steps"],
+                 "options": {k: [old, new] for k, (old, new) in changes.items()}})
+    config["data_sha256"] = fingerprint
+    eval_sets = {"test": (test.X, test.y)} if len(test) else {}
+    every, keep = args.checkpoint_every, args.keep
+    hint = (f"layersweep train --resume {shlex.quote(out)}"
+            + (f" --checkpoint-every {every}" if every else "")
+            + (f" --keep {keep}" if keep > 1 else ""))
     started = time.perf_counter()
 
-    def on_epoch(row, model):
-        checkpoint.save(args.out, model.trainer_, config)
-        if args.json:
-            emit_json(row)
-        else:
-            print(f"epoch {row['epoch']:3d}  train error {row['train_error']:.3f}  "
-                  f"test error {row['test_error']:.3f}  {row['seconds']:.1f} s", flush=True)
+    with _StopRequest() as stop:
+        def write(trainer):
+            checkpoint.save(out, trainer, config, keep=keep)
 
-    eval_sets = {"test": (test.X, test.y)} if len(test) else {}
-    model.fit(train.X, train.y, eval_sets=eval_sets, on_epoch=on_epoch)
+        def on_step(trainer):
+            if stop.signum is not None:
+                write(trainer)
+                raise _Stopped
+            # the update that ends an epoch is saved by on_epoch, with the epoch's figures
+            if every and trainer.steps % every == 0 and trainer.position < len(train):
+                write(trainer)
+
+        def on_epoch(row, model):
+            write(model.trainer_)
+            if args.json:
+                emit_json(row)
+            else:
+                test_error = f"  test error {row['test_error']:.3f}" if "test_error" in row else ""
+                print(f"epoch {row['epoch']:3d}  train error {row['train_error']:.3f}"
+                      f"{test_error}  {row['seconds']:.1f} s", flush=True)
+            if stop.signum is not None:
+                raise _Stopped
+
+        try:
+            if saved is None:
+                if stop.signum is None:
+                    model.fit(train.X, train.y, eval_sets=eval_sets, on_epoch=on_epoch,
+                              on_step=on_step)
+            elif model.trainer_.epoch >= config["epochs"]:
+                print(f"{args.resume} already holds {model.trainer_.epoch} epochs: nothing to "
+                      f"do (give --epochs E > {model.trainer_.epoch} to train further)")
+                return 0
+            elif stop.signum is None:
+                if out != args.resume:
+                    write(model.trainer_)
+                model.train_to(train.X, train.y, config["epochs"], eval_sets=eval_sets,
+                               on_epoch=on_epoch, on_step=on_step)
+            if stop.signum is not None:  # a signal before the first or after the last update
+                if hasattr(model, "trainer_"):
+                    write(model.trainer_)
+                raise _Stopped
+        except _Stopped:
+            _report_stop(stop.signum, out, hint, model, config, len(train))
+            return 130
+        except KeyboardInterrupt:
+            _report_stop(None, out, hint, model, config, len(train))
+            return 130
+
     heldout = splits["heldout"]
-    summary = {"summary": True, "epochs": model.trainer_.epoch, "out": args.out,
+    summary = {"summary": True, "epochs": model.trainer_.epoch, "out": out,
                "train_accuracy": 1 - model.history_[-1]["train_error"],
                "test_accuracy": (1 - model.history_[-1]["test_error"]) if eval_sets else None,
                "heldout_accuracy": model.score(heldout.X, heldout.y) if len(heldout) else None,
@@ -113,7 +347,36 @@ def run(args) -> int:
     else:
         print()
         table(model.history_, COLUMNS)
-        print(f"\nheldout accuracy {summary['heldout_accuracy']:.3f} on {len(heldout)} images; "
-              f"test {summary['test_accuracy']:.3f}; {summary['seconds']:.0f} s in all; "
-              f"run file {args.out}")
+        held, tested = ("n/a" if summary[k] is None else f"{summary[k]:.3f}"
+                        for k in ("heldout_accuracy", "test_accuracy"))
+        print(f"\nheldout accuracy {held} on {len(heldout)} images; test {tested}; "
+              f"{summary['seconds']:.0f} s in all; run file {out}")
     return 0
+
+
+def _report_stop(signum, out: str, hint: str, model, config: dict, n_train: int) -> None:
+    """The message of an interrupted run; ``hint`` is the command that resumes it."""
+    trainer = getattr(model, "trainer_", None)
+    if signum is None:
+        # a second signal (or one outside the main thread) stopped an update half-way: its
+        # state is not written; the file holds the last checkpoint, if any
+        if trainer is not None and checkpoint.is_run_file(out):
+            print(f"layersweep: interrupted; the last checkpoint in {out} is kept. Resume "
+                  f"with: {hint}", file=sys.stderr, flush=True)
+        else:
+            print("layersweep: interrupted before any checkpoint was written",
+                  file=sys.stderr, flush=True)
+        return
+    if trainer is None:
+        print(f"layersweep: {signal.Signals(signum).name} received before training started; "
+              f"nothing was written", file=sys.stderr, flush=True)
+        return
+    name = signal.Signals(signum).name
+    where = (f"epoch {trainer.epoch + 1}, {trainer.position}/{n_train} images"
+             if trainer.position else f"after epoch {trainer.epoch}")
+    if trainer.epoch >= config["epochs"]:
+        advice = "all epochs are done"
+    else:
+        advice = f"resume with: {hint}"
+    print(f"layersweep: {name} received: checkpoint written to {out} ({where}, "
+          f"{trainer.steps} updates); {advice}", file=sys.stderr, flush=True)

@@ -1,0 +1,39 @@
+"""The experiment scripts run end to end in their quick modes, so that they cannot rot."""
+
+import os
+import runpy
+import sys
+
+import pytest
+
+EXPERIMENTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "experiments")
+
+
+def run_script(name, argv):
+    old = sys.argv
+    sys.argv = [name] + argv
+    try:
+        runpy.run_path(os.path.join(EXPERIMENTS, name), run_name="__main__")
+    finally:
+        sys.argv = old
+
+
+@pytest.mark.slow
+def test_qp_vs_ep_quick(tmp_path, capsys):
+    run_script("qp_vs_ep.py", ["--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "curves.csv").exists() and (tmp_path / "curves.png").exists()
+    assert "heldout err" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_bench_sampler_quick(tmp_path, capsys):
+    run_script("bench_sampler.py", ["--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "bench_sampler.png").exists()
+    assert "speed x" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_bench_epoch_quick(tmp_path, capsys):
+    run_script("bench_epoch.py", ["--epochs", "1", "--train-size", "100", "--out", str(tmp_path)])
+    assert "s/epoch" in capsys.readouterr().out

@@ -1,0 +1,312 @@
+"""Resuming a run from its checkpoint continues it bit for bit (DESIGN §6), from the Python
+API and from the command line, and survives Ctrl-C, SIGTERM and SIGKILL."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from layersweep import checkpoint
+from layersweep import data as datasets
+from layersweep.cli import main
+from layersweep.estimator import LayerSweepClassifier
+from layersweep.train import Trainer, error_rate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Stop(Exception):
+    pass
+
+
+def same_run(a: list, b: list) -> bool:
+    """Histories equal except the wall-clock ``seconds``."""
+    strip = [[{k: v for k, v in row.items() if k != "seconds"} for row in h] for h in (a, b)]
+    return strip[0] == strip[1]
+
+
+def assert_same_parameters(net_a, net_b):
+    for name, value in net_a.parameters().items():
+        assert np.array_equal(net_b.parameters()[name], value), name
+
+
+@pytest.mark.parametrize("sampler", ["numpy", "neal"])
+def test_stop_mid_epoch_and_resume_is_bit_identical(sampler, tmp_path):
+    d = datasets.synthetic(n=36, features=10, classes=2, seed=4)
+    test = datasets.synthetic(n=12, features=10, classes=2, seed=5)
+    params = dict(hidden_layer_sizes=(6,), redundancy=2, reads=3, sweeps=8, batch_size=2,
+                  sampler=sampler, epochs=2, random_state=7)
+    evals = {"test": (test.X, test.y)}
+    straight = LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals)
+
+    path = tmp_path / "run.h5"
+    stop_at = 18 + 6  # 18 updates per epoch: stop at update 6 of epoch 2, saved at 2
+
+    def on_step(trainer):
+        if trainer.steps % 5 == 0:
+            checkpoint.save(path, trainer, {"params": "test"})
+        if trainer.steps == stop_at:
+            raise Stop
+
+    with pytest.raises(Stop):
+        LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals, on_step=on_step)
+    saved = checkpoint.load(path)
+    assert (saved["state"]["epoch"], saved["state"]["position"], saved["state"]["steps"]) \
+        == (1, 4, 20)
+    resumed = LayerSweepClassifier(**params).restore_checkpoint(path)
+    resumed.train_to(d.X, d.y, 2, eval_sets=evals)
+    assert_same_parameters(straight.network_, resumed.network_)
+    assert same_run(straight.history_, resumed.history_)
+    assert resumed.trainer_.rng.bit_generator.state == straight.trainer_.rng.bit_generator.state
+    assert resumed.trainer_.steps == straight.trainer_.steps == 36
+
+
+def test_evaluation_does_not_touch_the_training_generator():
+    d = datasets.synthetic(n=30, features=10, classes=2, seed=4)
+    model = LayerSweepClassifier(hidden_layer_sizes=(6,), redundancy=2, reads=3, sweeps=8,
+                                 epochs=1, random_state=1).fit(d.X, d.y)
+    before = model.trainer_.rng.bit_generator.state
+    error_rate(model.network_, d.X, d.y)
+    model.score(d.X, d.y)
+    assert model.trainer_.rng.bit_generator.state == before
+    params = dict(hidden_layer_sizes=(6,), redundancy=2, reads=3, sweeps=8, epochs=2,
+                  random_state=1)
+    with_eval = LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets={"t": (d.X, d.y)})
+    without = LayerSweepClassifier(**params).fit(d.X, d.y)
+    assert_same_parameters(with_eval.network_, without.network_)
+
+
+# ---- the command line ---------------------------------------------------------------------
+
+@pytest.fixture
+def npz(tmp_path):
+    d = datasets.synthetic(n=120, features=12, classes=3, seed=2)
+    path = tmp_path / "digits.npz"
+    np.savez(path, X=d.X, y=d.y)
+    return str(path)
+
+
+def train_args(npz, out, *extra):
+    return ["train", "--layers", "12,8,6", "--redundancy", "2", "--data", npz,
+            "--train-size", "30", "--test-size", "15", "--reads", "3", "--sweeps", "8",
+            "--batch-size", "2", "--epochs", "2", "--out", str(out), "--no-progress", *extra]
+
+
+def interrupt_at(monkeypatch, update: int, signum=signal.SIGINT):
+    """Deliver ``signum`` to this process during update number ``update``."""
+    step = Trainer.step
+
+    def stepping(self, x, y):
+        if self.steps + 1 == update:
+            signal.raise_signal(signum)
+        return step(self, x, y)
+
+    monkeypatch.setattr(Trainer, "step", stepping)
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resume_matches_the_straight_run(npz, tmp_path,
+                                                                      monkeypatch, capsys):
+    straight = tmp_path / "straight.h5"
+    assert main(train_args(npz, straight)) == 0
+    run = tmp_path / "run.h5"
+    interrupt_at(monkeypatch, 15 + 4)  # 15 updates per epoch: inside epoch 2
+    assert main(train_args(npz, run, "--checkpoint-every", "100")) == 130
+    err = capsys.readouterr().err
+    assert "SIGINT received: checkpoint written to" in err
+    assert f"layersweep train --resume {run}" in err
+    state = checkpoint.load(run)["state"]
+    assert (state["epoch"], state["position"], state["steps"]) == (1, 8, 19)
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    a, b = checkpoint.load(straight), checkpoint.load(run)
+    assert_same_parameters(a["network"], b["network"])
+    assert same_run(a["history"], b["history"]) and len(b["history"]) == 2
+    assert a["state"]["rng"] == b["state"]["rng"]
+
+
+def test_an_interrupt_inside_an_update_keeps_the_last_checkpoint(npz, tmp_path, monkeypatch,
+                                                                  capsys):
+    """A second Ctrl-C (or a KeyboardInterrupt outside the main thread) stops an update
+    half-way: that state is not written, the last checkpoint stays."""
+    run = tmp_path / "run.h5"
+    step = Trainer.step
+
+    def stepping(self, x, y):
+        if self.steps == 12:
+            raise KeyboardInterrupt
+        return step(self, x, y)
+
+    monkeypatch.setattr(Trainer, "step", stepping)
+    assert main(train_args(npz, run, "--checkpoint-every", "5", "--keep", "2")) == 130
+    err = capsys.readouterr().err
+    assert f"the last checkpoint in {run} is kept" in err
+    assert f"--resume {run} --checkpoint-every 5 --keep 2" in err
+    assert checkpoint.load(run)["state"]["steps"] == 10
+
+
+def test_resume_keeps_going_with_more_epochs_and_another_out(npz, tmp_path, capsys):
+    straight, run, other = tmp_path / "straight.h5", tmp_path / "run.h5", tmp_path / "more.h5"
+    assert main(train_args(npz, straight, "--epochs", "3")) == 0
+    assert main(train_args(npz, run, "--epochs", "1")) == 0
+    before = run.read_bytes()
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--out", str(other),
+                 "--json"]) == 0
+    assert run.read_bytes() == before
+    a, b = checkpoint.load(straight), checkpoint.load(other)
+    assert_same_parameters(a["network"], b["network"])
+    assert same_run(a["history"], b["history"])
+    assert main(["train", "--resume", str(other), "--epochs", "3"]) == 0
+    assert "already holds 3 epochs: nothing to do" in capsys.readouterr().out
+
+
+def test_resume_refuses_changed_options_unless_allowed(npz, tmp_path, capsys):
+    run = tmp_path / "run.h5"
+    assert main(train_args(npz, run, "--epochs", "1")) == 0
+    before = run.read_bytes()
+    code = main(["train", "--resume", str(run), "--epochs", "2", "--reads", "20",
+                 "--lr-w", "0.5", "--sweeps", "8", "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("layersweep: error:")
+    assert "--reads 20 (the file has 3)" in err and "--lr-w 0.5" in err
+    assert "--sweeps" not in err and "--allow-changes" in err
+    assert run.read_bytes() == before
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--reads", "4",
+                 "--allow-changes", "--no-progress"]) == 0
+    saved = checkpoint.load(run)
+    assert saved["config"]["reads"] == 4 and saved["state"]["epoch"] == 2
+    assert saved["config"]["changes"] == [{"step": 15, "options": {"reads": [3, 4]}}]
+
+
+def test_resume_refuses_another_architecture_or_changed_data(npz, tmp_path, capsys):
+    run = tmp_path / "run.h5"
+    assert main(train_args(npz, run, "--epochs", "1")) == 0
+    before = run.read_bytes()
+    assert main(["train", "--resume", str(run), "--layers", "12,9,6", "--allow-changes"]) == 2
+    assert "another architecture" in capsys.readouterr().err
+    d = datasets.synthetic(n=120, features=12, classes=3, seed=99)
+    np.savez(npz, X=d.X, y=d.y)
+    assert main(["train", "--resume", str(run), "--epochs", "2"]) == 2
+    assert "training data" in capsys.readouterr().err
+    assert run.read_bytes() == before
+
+
+def test_refusals_leave_files_alone_and_come_before_training(npz, tmp_path, capsys):
+    junk = tmp_path / "notes.h5"
+    junk.write_bytes(b"my own notes")
+    assert main(train_args(npz, junk)) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert junk.read_bytes() == b"my own notes"
+    assert main(["train", "--resume", str(junk)]) == 2
+    assert "corrupt or truncated" in capsys.readouterr().err
+    assert junk.read_bytes() == b"my own notes"
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    started = time.perf_counter()
+    assert main(train_args(npz, blocker / "run.h5", "--epochs", "50")) == 2
+    assert time.perf_counter() - started < 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(train_args(npz, tmp_path)) == 2
+    assert "it is a folder" in capsys.readouterr().err
+    assert main(["train", "--allow-changes"]) == 2
+    assert "only makes sense with --resume" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0,
+                    reason="needs POSIX permissions that bind the user (not root)")
+def test_refuses_an_unwritable_folder(npz, tmp_path, capsys):  # pragma: no cover - root in CI
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(train_args(npz, locked / "run.h5")) == 2
+        assert "not writable" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_keep_rotates_older_checkpoints(npz, tmp_path):
+    run = tmp_path / "run.h5"
+    assert main(train_args(npz, run, "--checkpoint-every", "4", "--keep", "3")) == 0
+    names = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("run.h5"))
+    assert names == ["run.h5", "run.h5.1", "run.h5.2"]
+    steps = [checkpoint.load(tmp_path / n)["state"]["steps"] for n in names]
+    # 30 updates: checkpoints at 4, 8, 12, (15 = end of epoch 1), 16, ..., 28, 30 (the end)
+    assert steps == [30, 28, 24]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def _popen(args, cwd):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-m", "layersweep", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path, proc, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.02)
+
+
+def test_sigterm_writes_a_checkpoint_and_exits_130(npz, tmp_path):
+    run = tmp_path / "run.h5"
+    proc = _popen(train_args(npz, run, "--epochs", "1000", "--checkpoint-every", "1"), tmp_path)
+    _wait_for(run, proc)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "SIGTERM received: checkpoint written to" in err and "--resume" in err
+    assert checkpoint.load(run)["state"]["steps"] > 0
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_never_loses_the_checkpoint(npz, tmp_path):
+    """Kill training (and resumed training) at random moments, also inside checkpoint writes;
+    each time the newest checkpoint loads and the next process resumes from it. The chain of
+    interrupted runs ends exactly where one uninterrupted run does."""
+    run = tmp_path / "run.h5"
+    chance = random.Random(int.from_bytes(os.urandom(4), "little"))
+    args = train_args(npz, run, "--epochs", "1000", "--checkpoint-every", "1", "--keep", "2",
+                      "--batch-size", "1")
+    kills, steps, resumed, torn = 0, 0, 0, 0
+    while kills < 12:
+        if os.path.exists(run):
+            proc = _popen(["train", "--resume", str(run), "--no-progress"], tmp_path)
+            resumed += 1
+        else:
+            proc = _popen(args, tmp_path)
+        time.sleep(chance.uniform(0.5, 1.6))
+        assert proc.poll() is None, proc.communicate()
+        proc.kill()
+        proc.communicate()
+        kills += 1
+        torn += bool(checkpoint.stale_temporaries(run))
+        if os.path.exists(run):
+            saved = checkpoint.load(run)  # the newest checkpoint is always whole
+            assert saved["state"]["steps"] >= steps
+            steps = saved["state"]["steps"]
+            if os.path.exists(f"{run}.1"):
+                assert checkpoint.load(f"{run}.1")["state"]["steps"] <= steps
+    assert resumed >= 8 and steps > 0
+    print(f"{kills} kills, {torn} of them inside a checkpoint write")
+    saved = checkpoint.load(run)
+    total = saved["state"]["epoch"] + 1
+    proc = _popen(["train", "--resume", str(run), "--epochs", str(total), "--no-progress"],
+                  tmp_path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert not checkpoint.stale_temporaries(run)  # cleaned up by the resuming process
+    straight = tmp_path / "straight.h5"
+    base = train_args(npz, straight, "--batch-size", "1", "--epochs", str(total))
+    assert main(base) == 0
+    a, b = checkpoint.load(straight), checkpoint.load(run)
+    assert_same_parameters(a["network"], b["network"])
+    assert same_run(a["history"], b["history"])
