@@ -7,6 +7,7 @@ Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .. import __version__
@@ -39,3 +40,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("layersweep: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
