@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from .data import check_data
-from .exceptions import ArchitectureError, DataError, NotFittedError
+from .exceptions import ArchitectureError, BlockTooLargeError, DataError, NotFittedError
 from .network import Network
 from .rules import LearningRates
 from .samplers import make_sampler
@@ -55,6 +55,9 @@ class LayerSweepClassifier:
         all layers or one per layer).
     init_scale : sequence of float or None
         Per-layer factor on the paper's initialisation ``U(±1/sqrt(n_{l-1}))``.
+    max_block_spins : int or None
+        The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at
+        most, or ``fit`` refuses the network before training starts.
     random_state : int, numpy Generator or None
         The one source of randomness (initialisation, shuffles, samplers).
     verbose : bool
@@ -72,7 +75,7 @@ class LayerSweepClassifier:
                  start="reference", cycles=1, frozen_above="reference", sampler="numpy",
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
-                 random_state=None, verbose=False):
+                 max_block_spins=None, random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.redundancy = redundancy
         self.rule = rule
@@ -89,13 +92,15 @@ class LayerSweepClassifier:
         self.lr_W = lr_W
         self.lr_b = lr_b
         self.init_scale = init_scale
+        self.max_block_spins = max_block_spins
         self.random_state = random_state
         self.verbose = verbose
 
     # ---- scikit-learn plumbing ---------------------------------------------------------
     _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
                "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
-               "batch_size", "lr_W", "lr_b", "init_scale", "random_state", "verbose")
+               "batch_size", "lr_W", "lr_b", "init_scale", "max_block_spins", "random_state",
+               "verbose")
 
     def get_params(self, deep=True) -> dict:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -130,6 +135,7 @@ class LayerSweepClassifier:
             raise ArchitectureError(f"batch_size must be a positive integer; got {self.batch_size!r}")
         sizes = [n_features, *[int(n) for n in self.hidden_layer_sizes],
                  n_classes * int(self.redundancy)]
+        check_capacity(sizes, self.max_block_spins)
         rng = np.random.default_rng(self.random_state)
         net = Network.random(sizes, rng, classes=n_classes, redundancy=int(self.redundancy),
                              init_scale=self.init_scale)
@@ -250,3 +256,15 @@ class LayerSweepClassifier:
         X, y = check_data(X, y, features=self.n_features_in_, classes=len(self.classes_))
         return 1.0 - error_rate(self.network_, X, y)
 
+
+def check_capacity(sizes, max_block_spins) -> None:
+    """Refuse, before any training, a network with a block larger than the annealer holds."""
+    if max_block_spins is None:
+        return
+    for l in range(1, len(sizes) - 2):
+        spins = sizes[l] + sizes[l + 1]
+        if spins > max_block_spins:
+            raise BlockTooLargeError(
+                f"block ({l}, {l + 1}) has {sizes[l]} + {sizes[l + 1]} = {spins} spins, more "
+                f"than the annealer's capacity of {max_block_spins} (layers {sizes}): use "
+                f"narrower layers or a larger annealer")

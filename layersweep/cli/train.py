@@ -33,7 +33,7 @@ from .common import add_data_options, emit_json, load_splits, table
 #: config keys that define a run: changing one on --resume needs --allow-changes
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
                "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
-               "lr_b", "seed")
+               "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins")
 #: argparse destination of each config key, where the names differ
 DEST = {"lr_W": "lr_w"}
 
@@ -92,6 +92,14 @@ def add_parser(subparsers):
     p.add_argument("--reverse-beta", type=float, default=d["reverse_beta"],
                    help="inverse temperature, relative to the block's field, at which anneals "
                         "from reference states start (default %(default)s)")
+    p.add_argument("--frozen-above", choices=("reference", "free"), default=d["frozen_above"],
+                   help="deep nets: the frozen value of the layer above a lower block's free "
+                        "samples (default %(default)s)")
+    p.add_argument("--init-scale", default=None,
+                   help="deep nets: factor per coupling layer on the paper's initialisation, "
+                        "e.g. 1,0.4,2 (default all 1)")
+    p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
+                   help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=int, default=d["epochs"],
                    help="epochs in total, also when resuming (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=d["batch_size"],
@@ -134,6 +142,10 @@ def config_from_args(args) -> dict:
     return {"layers": args.layers, "redundancy": args.redundancy, "data": args.data,
             "train_size": args.train_size, "test_size": args.test_size, "rule": args.rule,
             "reads": args.reads, "start": args.start, "cycles": args.cycles,
+            "frozen_above": args.frozen_above,
+            "init_scale": None if args.init_scale is None else _rates(args.init_scale,
+                                                                     "--init-scale"),
+            "max_block_spins": args.max_block_spins,
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
@@ -145,7 +157,8 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
         hidden_layer_sizes=tuple(config["layers"][1:-1]), redundancy=config["redundancy"],
         rule=config["rule"], reads=config["reads"], start=config["start"],
         cycles=config["cycles"], sampler=config["sampler"], sweeps=config["sweeps"],
-        reverse_beta=config["reverse_beta"],
+        reverse_beta=config["reverse_beta"], frozen_above=config["frozen_above"],
+        init_scale=config["init_scale"], max_block_spins=config["max_block_spins"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
         lr_b=config["lr_b"], random_state=config["seed"], verbose=verbose)
 
