@@ -104,3 +104,21 @@ def test_params_round_trip():
     assert model.reads == 7
     with pytest.raises(ValueError, match="unknown parameter"):
         model.set_params(colour="red")
+
+
+def test_capacity_limit_refuses_a_block_too_large_before_training(problem):
+    from layersweep.exceptions import BlockTooLargeError
+
+    X, y, _, _ = problem
+    model = small(hidden_layer_sizes=(16, 12), max_block_spins=27)
+    with pytest.raises(BlockTooLargeError, match="block \\(1, 2\\) has 16 \\+ 12 = 28 spins"):
+        model.fit(X, y)
+    assert not hasattr(model, "trainer_")
+    small(hidden_layer_sizes=(16, 12), max_block_spins=28, epochs=1).fit(X, y)
+
+
+def test_deep_network_trains_with_every_block(problem):
+    X, y, Xt, yt = problem
+    model = small(hidden_layer_sizes=(16, 12), epochs=3).fit(X, y)
+    assert {"gap_1-2", "gap_2-3", "free_correct"} <= set(model.history_[-1])
+    assert model.score(Xt, yt) >= 0.8

@@ -37,3 +37,11 @@ def test_bench_sampler_quick(tmp_path, capsys):
 def test_bench_epoch_quick(tmp_path, capsys):
     run_script("bench_epoch.py", ["--epochs", "1", "--train-size", "100", "--out", str(tmp_path)])
     assert "s/epoch" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_depth_quick(tmp_path, capsys):
+    run_script("depth.py", ["--quick", "--nets", "shallow,deep", "--variants", "default,rescaled",
+                            "--rules", "qp", "--out", str(tmp_path)])
+    assert (tmp_path / "curves.csv").exists() and (tmp_path / "curves.png").exists()
+    assert "120-120-40" in capsys.readouterr().out
