@@ -2,6 +2,15 @@
 
 Quantum propagation (Zhang & Kamenev, Commun. Phys. 8, 478 (2025)) with an active-layer sweep:
 every two-layer block of an L-layer network is an Ising problem an annealer samples.
+
+The main entry points: :class:`LayerSweepClassifier` (scikit-learn style), :class:`Network`,
+:class:`BlockProblem` and the block samplers in :mod:`layersweep.samplers`.
 """
 
 __version__ = "0.1.0"
+
+from .blocks import BlockProblem, BlockSamples  # noqa: E402
+from .estimator import LayerSweepClassifier  # noqa: E402
+from .network import Network  # noqa: E402
+
+__all__ = ["BlockProblem", "BlockSamples", "LayerSweepClassifier", "Network", "__version__"]

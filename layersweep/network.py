@@ -207,10 +207,10 @@ class Network:
                     attrs["bias"] = float(self.b[l][i])
                 g.add_node((l, i), **attrs)
         for l in range(1, self.depth + 1):
-            rows, cols = np.nonzero(np.ones_like(self.W[l], dtype=bool))
-            g.add_weighted_edges_from(
-                ((l, int(i)), (l - 1, int(j)), float(self.W[l][i, j])) for i, j in zip(rows, cols)
-            )
+            W = self.W[l].tolist()
+            g.add_weighted_edges_from(((l, i), (l - 1, j), W[i][j])
+                                      for i in range(self.sizes[l])
+                                      for j in range(self.sizes[l - 1]))
         return g
 
     def layer_graph(self) -> nx.DiGraph:
