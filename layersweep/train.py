@@ -25,6 +25,8 @@ from .sweep import SweepConfig, backward_sweep, forward_sweep, ground_states
 CHUNK = 1024
 #: inference's own seed, so that predictions are a function of the parameters alone
 INFERENCE_SEED = 0
+#: prefix of the sampler's tallies in ``Trainer.running`` (see :meth:`Trainer.step`)
+TALLY = "tally:"
 
 
 def single_threaded_blas():
@@ -87,7 +89,15 @@ class Trainer:
             if r.block[1] == self.net.depth:
                 self.running["free_correct"] = self.running.get("free_correct", 0.0) + r.correct
         self.running["updates"] = self.running.get("updates", 0) + 1
+        self._collect_tally()
         return reports
+
+    def _collect_tally(self) -> None:
+        """Add what the sampler spent (its ``take_tally()``: additive figures such as QPU
+        calls and access time, if it keeps any) to the epoch's running totals."""
+        take = getattr(self.sampler, "take_tally", None)
+        for key, value in (take() if take is not None else {}).items():
+            self.running[TALLY + key] = self.running.get(TALLY + key, 0) + value
 
     def run_epoch(self, X: np.ndarray, y: np.ndarray, eval_sets: dict | None = None,
                   progress: bool = False, on_step=None) -> dict:
@@ -97,12 +107,14 @@ class Trainer:
         ``on_step(trainer)`` is called after every update (checkpoints hook in here).
         Returns the epoch's history row: ``epoch``, ``seconds``, ``train_error``, each
         ``{name}_error``, per block ``gap_{l}-{l+1}`` (mean energy of free samples above the
-        nudged state) and ``free_correct`` (fraction of free samples already correct).
+        nudged state), ``free_correct`` (fraction of free samples already correct) and the
+        sampler's tallied figures (e.g. ``qpu_calls``), if it keeps any.
         """
         if self.order is None:
             self.order = self.rng.permutation(len(y))
             self.position = 0
             self.running = {}
+            getattr(self.sampler, "take_tally", dict)()  # nothing spent before counts here
         bar = tqdm(total=len(y), initial=self.position, desc=f"epoch {self.epoch + 1}",
                    unit="img", disable=not progress, leave=False)
         with single_threaded_blas():
@@ -125,6 +137,10 @@ class Trainer:
         for key, total in self.running.items():
             if key.startswith("gap_") or key == "free_correct":
                 row[key] = total / updates
+        tally = {k[len(TALLY):]: v for k, v in self.running.items() if k.startswith(TALLY)}
+        if tally:  # the sampler's figures: its own summary of the totals, or the totals
+            summarize = getattr(self.sampler, "summarize_tally", None)
+            row.update(summarize(tally) if summarize is not None else tally)
         self.history.append(row)
         self.epoch += 1
         self.position = 0

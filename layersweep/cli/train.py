@@ -28,6 +28,7 @@ from .. import checkpoint
 from ..estimator import LayerSweepClassifier
 from ..exceptions import ArchitectureError, CheckpointError
 from ..network import check_layers, parse_layers
+from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
 from .common import add_data_options, emit_json, load_splits, table
 
 #: config keys that define a run: changing one on --resume needs --allow-changes
@@ -63,6 +64,14 @@ def _count(minimum: int):
     return parse
 
 
+def _sampler_name(text: str) -> str:
+    if text in SAMPLERS or is_qpu_spec(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown sampler {text!r}: use {', '.join(SAMPLERS)}, dwave, dwave:SOLVER, "
+        "mock:pegasus:16 or mock:zephyr:12,4")
+
+
 def add_parser(subparsers):
     d = LayerSweepClassifier().get_params()
     p = subparsers.add_parser(
@@ -85,8 +94,23 @@ def add_parser(subparsers):
                    help="where free samples' anneals start (default %(default)s)")
     p.add_argument("--cycles", type=int, default=d["cycles"],
                    help="cyclic-annealing cycles (default %(default)s)")
-    p.add_argument("--sampler", choices=("numpy", "neal"), default=d["sampler"],
-                   help="block sampler (default numpy, the fast CPU annealer)")
+    p.add_argument("--sampler", type=_sampler_name, default=d["sampler"],
+                   help="block sampler: numpy (default, the fast CPU annealer), neal, dwave "
+                        "(a D-Wave QPU), dwave:SOLVER, or mock:pegasus:16 / mock:zephyr:12,4 "
+                        "(the QPU path on an offline mock QPU)")
+    q = p.add_argument_group("QPU samplers (dwave, mock:...)")
+    q.add_argument("--solver", default=None,
+                   help="D-Wave solver: a name, 'zephyr'/'pegasus', or key=value filters such "
+                        "as topology__type=zephyr (default: your Ocean configuration's)")
+    q.add_argument("--s-pause", type=float, default=0.7,
+                   help="anneal fraction where reverse anneals pause (default %(default)s)")
+    q.add_argument("--chain-strength", default="utc",
+                   help="'utc' (Ocean's uniform torque compensation), 'utc:PREFACTOR' or a "
+                        "number (default %(default)s)")
+    q.add_argument("--tiles", type=_count(1), default=None,
+                   help="problems per QPU call at most (default: every copy that fits; 1: none)")
+    q.add_argument("--dry-run", action="store_true",
+                   help="print the planned run's QPU calls and access time, and exit")
     p.add_argument("--sweeps", type=int, default=d["sweeps"],
                    help="annealing sweeps per read (default %(default)s)")
     p.add_argument("--reverse-beta", type=float, default=d["reverse_beta"],
@@ -149,14 +173,25 @@ def config_from_args(args) -> dict:
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
-            "lr_b": _rates(args.lr_b, "--lr-b"), "seed": args.seed}
+            "lr_b": _rates(args.lr_b, "--lr-b"), "seed": args.seed, "solver": args.solver,
+            "s_pause": args.s_pause, "chain_strength": args.chain_strength, "tiles": args.tiles}
+
+
+def _sampler(config: dict):
+    """The config's sampler: its name, or for a QPU a sampler built with the QPU options (this
+    connects to the solver, so that a missing token stops the run before it starts)."""
+    if not is_qpu_spec(config["sampler"]):
+        return config["sampler"]
+    options = {k: config[k] for k in ("solver", "s_pause", "chain_strength", "tiles")
+               if config.get(k) is not None}
+    return make_sampler(config["sampler"], **options)
 
 
 def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
     return LayerSweepClassifier(
         hidden_layer_sizes=tuple(config["layers"][1:-1]), redundancy=config["redundancy"],
         rule=config["rule"], reads=config["reads"], start=config["start"],
-        cycles=config["cycles"], sampler=config["sampler"], sweeps=config["sweeps"],
+        cycles=config["cycles"], sampler=_sampler(config), sweeps=config["sweeps"],
         reverse_beta=config["reverse_beta"], frozen_above=config["frozen_above"],
         init_scale=config["init_scale"], max_block_spins=config["max_block_spins"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
@@ -259,6 +294,8 @@ def run(args) -> int:
     else:
         config = config_from_args(args)
         out = args.out
+    if getattr(args, "dry_run", False):
+        return _dry_run(config, args.json)
     checkpoint.check_writable(out)
     for stale in checkpoint.stale_temporaries(out):  # left by a writer killed mid-write
         os.remove(stale)
@@ -319,8 +356,10 @@ def run(args) -> int:
                 emit_json(row)
             else:
                 test_error = f"  test error {row['test_error']:.3f}" if "test_error" in row else ""
+                spent = (f"  QPU {row['qpu_calls']:.0f} calls {row['qpu_access_seconds']:.2f} s"
+                         if "qpu_calls" in row else "")
                 print(f"epoch {row['epoch']:3d}  train error {row['train_error']:.3f}"
-                      f"{test_error}  {row['seconds']:.1f} s", flush=True)
+                      f"{test_error}  {row['seconds']:.1f} s{spent}", flush=True)
             if stop.signum is not None:
                 raise _Stopped
 
@@ -364,6 +403,21 @@ def run(args) -> int:
                         for k in ("heldout_accuracy", "test_accuracy"))
         print(f"\nheldout accuracy {held} on {len(heldout)} images; test {tested}; "
               f"{summary['seconds']:.0f} s in all; run file {out}")
+    return 0
+
+
+def _dry_run(config: dict, as_json: bool) -> int:
+    """Print the QPU cost of the planned run (nothing is sent, nothing is trained)."""
+    sizes = config["layers"]
+    ep = config["rule"] == "ep"  # EP: one read from a random start (as the estimator does)
+    estimate = qpu.estimate_run(
+        sizes, config["train_size"], config["epochs"], 1 if ep else config["reads"] or 20,
+        config["batch_size"], "random" if ep else config["start"], config["cycles"],
+        config["frozen_above"],
+        sizes[-1] // max(config["redundancy"], 1),
+        qpu.dry_run_topology(config["sampler"], config.get("solver")), config.get("tiles"),
+        s_pause=config.get("s_pause") or 0.7)
+    emit_json(estimate) if as_json else print(qpu.format_estimate(estimate))
     return 0
 
 

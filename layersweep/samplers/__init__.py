@@ -2,7 +2,9 @@
 
 - ``numpy`` (default): :class:`BipartiteAnnealer`, batched heat-bath annealing on the CPU;
 - ``neal``: :class:`NealSampler`, dwave-samplers' simulated annealer, one BQM per problem;
-- any ``dimod.Sampler``: :class:`DimodBlockSampler`.
+- any ``dimod.Sampler``: :class:`DimodBlockSampler`;
+- ``dwave`` / ``dwave:<solver>``: :class:`QPUBlockSampler` on a D-Wave QPU (Leap account);
+- ``mock:pegasus:16``, ``mock:zephyr:12,4``: the same QPU path on an offline mock QPU.
 """
 
 from __future__ import annotations
@@ -13,23 +15,52 @@ from ..exceptions import SamplerError
 from .annealer import BipartiteAnnealer
 from .base import BlockSampler
 from .dimod_sampler import DimodBlockSampler, NealSampler
+from .qpu import QPUBlockSampler
 
 SAMPLERS = {"numpy": BipartiteAnnealer, "neal": NealSampler}
+#: keyword arguments of the CPU annealers' schedule, which QPU samplers do not use
+CPU_SCHEDULE = ("sweeps", "beta_range", "reverse_beta")
 
 __all__ = ["BlockSampler", "BipartiteAnnealer", "NealSampler", "DimodBlockSampler",
-           "make_sampler", "SAMPLERS"]
+           "QPUBlockSampler", "make_sampler", "is_qpu_spec", "SAMPLERS"]
+
+
+def is_qpu_spec(spec) -> bool:
+    """True for ``"dwave"``, ``"dwave:<solver>"`` and ``"mock:<topology>"``."""
+    return isinstance(spec, str) and (spec == "dwave" or spec.startswith(("dwave:", "mock:")))
 
 
 def make_sampler(spec="numpy", **schedule) -> BlockSampler:
-    """A block sampler from a name (``"numpy"``, ``"neal"``), a ``dimod.Sampler`` or a
-    :class:`BlockSampler`. ``schedule`` (``sweeps``, ``beta_range``, ``reverse_beta``) goes to
-    the named annealers."""
+    """A block sampler from a name, a ``dimod.Sampler`` or a :class:`BlockSampler`.
+
+    Names: ``"numpy"``, ``"neal"`` (``schedule``: ``sweeps``, ``beta_range``,
+    ``reverse_beta``); ``"dwave"`` or ``"dwave:<solver>"`` (a name, ``zephyr``/``pegasus``, or
+    ``key=value`` filters; see :func:`~layersweep.samplers.qpu.parse_solver`) and
+    ``"mock:pegasus:16"`` / ``"mock:zephyr:12,4"``, whose ``schedule`` is
+    :class:`QPUBlockSampler`'s keyword arguments plus ``solver`` (the CPU schedule keys are
+    ignored). A ``dimod.Sampler`` with a QPU's structure (``DWaveSampler``, ``MockDWaveSampler``)
+    becomes a :class:`QPUBlockSampler`; any other one a :class:`DimodBlockSampler`.
+    """
     if isinstance(spec, BlockSampler):
         return spec
     if isinstance(spec, dimod.Sampler):
+        if hasattr(spec, "nodelist") and "anneal_schedule" in spec.parameters:
+            return QPUBlockSampler(spec)
         return DimodBlockSampler(spec)
     if isinstance(spec, str) and spec in SAMPLERS:
         return SAMPLERS[spec](**schedule)
+    if is_qpu_spec(spec):
+        options = {k: v for k, v in schedule.items() if k not in CPU_SCHEDULE}
+        solver = options.pop("solver", None)
+        kind, _, rest = spec.partition(":")
+        if kind == "mock":
+            from .mock import mock_from_spec
+
+            return QPUBlockSampler(mock_from_spec(rest), **options)
+        from .qpu import connect
+
+        return QPUBlockSampler(connect(solver or rest or None), **options)
     raise SamplerError(
-        f"unknown sampler {spec!r}: use one of {sorted(SAMPLERS)}, a dimod.Sampler instance "
-        f"or a layersweep BlockSampler")
+        f"unknown sampler {spec!r}: use one of {sorted(SAMPLERS)}, 'dwave', 'dwave:<solver>', "
+        f"'mock:pegasus:16', 'mock:zephyr:12,4', a dimod.Sampler instance or a layersweep "
+        f"BlockSampler")
