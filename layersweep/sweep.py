@@ -24,6 +24,7 @@ from .exceptions import ArchitectureError
 from .network import DTYPE, Network, spin_sign
 from .rules import block_gradients
 from .samplers import BlockSampler
+from .samplers.annealer import finish
 
 STARTS = ("reference", "random")
 FROZEN_ABOVE = ("reference", "free")
@@ -198,12 +199,17 @@ def whole_descent(net: Network, x: np.ndarray, states: list, max_passes: int = 5
     the sign of their fields (each set is independent given the other), until nothing
     changes. The energy never rises. ``states``: ``[None, (..., n_1), ...]``."""
     states = list(states)
+    drive = x @ net.W[1].T + net.b[1]  # layer 1's input term: the same in every pass
     for _ in range(max_passes):
         changed = False
         for parity in (1, 0):
             for l in range(1, net.depth + 1):
                 if l % 2 == parity:
-                    new = spin_sign(net.field(l, states, x))
+                    if l == 1:
+                        field = drive + states[2] @ net.W[2] if net.depth > 1 else drive
+                    else:
+                        field = net.field(l, states, x)
+                    new = spin_sign(field)
                     changed |= not np.array_equal(new, states[l])
                     states[l] = new
         if not changed:
@@ -220,17 +226,27 @@ def ground_states(net: Network, x: np.ndarray, sampler: BlockSampler,
     sweep otherwise); the lowest energy wins. Once a network is trained its ground state lies
     in one class's basin, so the descents find it and one read suffices.
     ``x``: ``(B, n_0)`` -> ``[None, (B, n_1), ..., (B, n_L)]``.
+
+    With L = 2 the network is one block, and its whole descent is the block's
+    zero-temperature finish (the compiled one of :mod:`layersweep.samplers.annealer`) from
+    the output side: the class descents are one batched call with the input's field computed
+    once.
     """
     B = len(x)
+    if net.depth == 2:
+        problem = block_problem(net, 1, x)
+        classes = net.targets(np.arange(net.classes))
+        starts = np.broadcast_to(classes, (B,) + classes.shape)
+        low, high, _ = sampler.sample(problem, reads, seed=seed_from(rng)).lowest()
+        starts = np.concatenate([starts, high[:, None]], axis=1)
+        low, high = finish(problem, starts)
+        best = problem.energy(low, high).argmin(axis=1)
+        rows = np.arange(B)
+        return [None, low[rows, best], high[rows, best]]
     xs = x[:, None, :]
     starts = net.clamped_descent(xs, net.targets(np.arange(net.classes)))
     candidates = whole_descent(net, xs, starts)
-    if net.depth == 2:
-        problem = block_problem(net, 1, x)
-        low, high, _ = sampler.sample(problem, reads, seed=seed_from(rng)).lowest()
-        annealed = [None, low, high]
-    else:
-        annealed = forward_sweep(net, sampler, x, rng)
+    annealed = forward_sweep(net, sampler, x, rng)
     annealed = whole_descent(net, x, annealed)
     candidates = [None] + [np.concatenate([c, a[:, None]], axis=1)
                            for c, a in zip(candidates[1:], annealed[1:])]

@@ -1,64 +1,155 @@
 """The default block sampler: simulated annealing that exploits the block's structure.
 
 A block is bipartite (no couplings inside a layer), so all spins of one side are independent
-given the other: one half-sweep updates a whole side at once by heat-bath (Gibbs) moves, and
-for all P problems and R reads together the fields come from a single matrix product
-``(P*R, b) @ (b, a)`` with the shared couplings. A sweep is the low side, then the high side.
-A zero-temperature finish (:func:`~layersweep.blocks.descend`) ends every read in a local
-minimum with respect to any change of a whole side.
+given the other: a half-sweep updates a whole side by heat-bath (Gibbs) moves, and a sweep is
+the low side, then the high side. A zero-temperature finish (the block's exact descent, see
+:func:`~layersweep.blocks.descend`) ends every read in a local minimum with respect to any
+change of a whole side.
 
 Inverse temperatures are in units of ``1 / field_scale`` of each problem (DESIGN §3). Random
 starts anneal along ``beta_range``; given start states (reference states) the anneal emulates
-a reverse anneal: it starts at the moderate ``reverse_beta`` and cools to ``beta_range[1]``.
+a reverse anneal: it starts at ``reverse_beta`` and cools to ``beta_range[1]``.
+
+The work is done by :mod:`layersweep.samplers._kernels`: a compiled kernel (numba) that keeps
+each read's local fields and updates them only where a spin changed, and draws counter-based
+random numbers; large calls run on :data:`THREADS` threads, and a given seed gives the same
+samples whatever the number of threads. Its NumPy twin (``backend="numpy"``) computes the same
+samples with one matrix product per half-sweep; it is the reference and the fallback.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
-from ..blocks import BlockProblem, BlockSamples, descend
+from ..blocks import BlockProblem, BlockSamples
+from ..exceptions import SamplerError
 from ..network import DTYPE
+from . import _kernels
 from .base import BlockSampler, check_schedule, geometric_betas
+
+BACKENDS = ("auto", "numba", "numpy")
+#: passes of the zero-temperature finish at most (a pass is low side, then high side)
+MAX_PASSES = 50
+#: spin updates (reads x sweeps x spins) below which a call runs on one thread: a training
+#: step's 200 reads x 32 sweeps of K(120, 40) take ~1.5 ms, where waking threads does not
+#: pay and a core busy with another process would hold the call up (bench_epoch.py)
+PARALLEL_WORK = 4_000_000
+#: reads that a thread takes at a time: a thread slowed down (a busy core) takes fewer
+#: chunks instead of holding the call up
+CHUNK_READS = 64
+#: threads for large calls (at most numba's NUMBA_NUM_THREADS, the cores by default); 1
+#: turns threads off
+THREADS = _kernels.numba.config.NUMBA_NUM_THREADS if _kernels.numba is not None else 1
+
+
+@contextlib.contextmanager
+def _threads(n: int):
+    """numba's thread count set to ``n`` in this thread, then restored."""
+    numba = _kernels.numba
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with numba.parallel_chunksize(CHUNK_READS):
+            yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _backend(name: str) -> str:
+    if name == "auto":
+        return "numba" if _kernels.numba is not None else "numpy"
+    if name == "numba" and _kernels.numba is None:
+        raise SamplerError("backend='numba' needs the numba package (pip install numba)")
+    return name
+
+
+def run(problem: BlockProblem, reads: int, betas: np.ndarray, high, seed: int,
+        backend: str = "auto", max_passes: int = MAX_PASSES, exact_low: bool = False):
+    """Anneal ``reads`` reads of every problem along ``betas`` (S inverse temperatures in
+    units of ``1 / field_scale``; S = 0: the zero-temperature finish alone), then finish them.
+
+    ``high``: ``(P, reads, b)`` start states or None (random starts); ``exact_low``: the low
+    side is set to the sign of its field in every sweep, only the high side is heat-bath.
+    Returns ``low (P, reads, a)``, ``high (P, reads, b)`` and ``passes (P, reads)``, the
+    finishing passes that changed something.
+    """
+    P = problem.num_problems
+    a, b = problem.shape
+    N = P * reads
+    betas = np.asarray(betas, DTYPE)
+    if len(betas):
+        beta2 = (DTYPE(2) * betas[None, :] / problem.field_scale()[:, None]).astype(DTYPE)
+    else:
+        beta2 = np.zeros((P, 0), DTYPE)
+    key = _kernels.call_key(seed)
+    if _backend(backend) == "numpy":
+        start = None if high is None else np.asarray(high, DTYPE).reshape(N, b)
+        low, high, passes = _kernels.anneal_numpy(problem.J, problem.h_low, problem.h_high,
+                                                  beta2, reads, key, start, max_passes,
+                                                  exact_low)
+    else:
+        low = np.empty((N, a), DTYPE)
+        if high is None:
+            high, random_start = np.empty((N, b), DTYPE), True
+        else:
+            high, random_start = np.array(high, DTYPE).reshape(N, b), False
+        passes = np.empty(N, np.int32)
+        work = N * (len(betas) + 2) * (a + b)
+        with _threads(THREADS if work >= PARALLEL_WORK else 1):
+            _kernels.anneal(_kernels.padded(problem.J), _kernels.padded(problem.J.T),
+                            problem.h_low, problem.h_high, beta2, reads,
+                            _kernels.row_keys(key, N), _kernels.LOGIT, low, high, random_start,
+                            max_passes, passes, bool(exact_low))
+    return low.reshape(P, reads, a), high.reshape(P, reads, b), passes.reshape(P, reads)
+
+
+def finish(problem: BlockProblem, high: np.ndarray, max_passes: int = MAX_PASSES):
+    """The zero-temperature finish from the high side ``(P, R, b)``: the same result as
+    :func:`~layersweep.blocks.descend` (up to float rounding of the fields), compiled.
+    Returns ``(low (P, R, a), high (P, R, b))``."""
+    low, high, _ = run(problem, high.shape[1], np.empty(0, DTYPE), high, 0,
+                       max_passes=max_passes)
+    return low, high
 
 
 class BipartiteAnnealer(BlockSampler):
     """Heat-bath simulated annealing of a batch of block problems, whole sides at a time.
 
     ``sweeps``: sweeps per read; ``beta_range``: (hot, cold) inverse temperatures in units of
-    ``1 / field_scale``; ``reverse_beta``: where an anneal from a given start state begins.
+    ``1 / field_scale``; ``reverse_beta``: where an anneal from a given start state begins;
+    ``exact_low``: in every sweep set the low side exactly (the sign of its field given the
+    high side) and heat-bath only the high side: the best low side for each high state, so
+    the anneal explores the high side's marginal landscape; lower energies per sweep, a
+    quarter of the random numbers on the paper's block (see the README's cost model);
+    ``backend``: ``"auto"`` (the compiled kernel when numba is installed), ``"numba"`` or
+    ``"numpy"`` (the reference twin: the same samples, slower).
     """
 
-    def __init__(self, sweeps: int = 32, beta_range=(0.1, 4.0), reverse_beta: float = 0.8):
+    def __init__(self, sweeps: int = 32, beta_range=(0.1, 4.0), reverse_beta: float = 0.8,
+                 exact_low: bool = False, backend: str = "auto"):
         self.sweeps, self.beta_range, self.reverse_beta = check_schedule(
             sweeps, beta_range, reverse_beta)
+        if backend not in BACKENDS:
+            raise SamplerError(f"backend must be one of {BACKENDS}; got {backend!r}")
+        self.backend = backend
+        self.exact_low = bool(exact_low)
 
     @property
     def properties(self) -> dict:
         return {"name": "numpy", "sweeps": self.sweeps, "beta_range": list(self.beta_range),
-                "reverse_beta": self.reverse_beta}
+                "reverse_beta": self.reverse_beta, "exact_low": self.exact_low,
+                "backend": _backend(self.backend)}
 
     def _sample(self, problem: BlockProblem, reads: int, initial, seed) -> BlockSamples:
-        rng = np.random.default_rng(seed)
-        P = problem.num_problems
-        a, b = problem.shape
-        if initial is None:
-            high = rng.integers(0, 2, size=(P, reads, b), dtype=np.int8).astype(DTYPE) * 2 - 1
-            start = self.beta_range[0]
-        else:
-            high = initial[1].copy()
-            start = self.reverse_beta
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2 ** 31))
+        start = self.beta_range[0] if initial is None else self.reverse_beta
         betas = geometric_betas(start, self.beta_range[1], self.sweeps)
-        inv_scale = (1.0 / problem.field_scale())[:, None, None]
-        for beta in betas:
-            low = self._heat_bath(problem.low_field(high), beta * inv_scale, rng)
-            high = self._heat_bath(problem.high_field(low), beta * inv_scale, rng)
-        low, high = descend(problem, low, high)
+        low, high, passes = run(problem, reads, betas, None if initial is None else initial[1],
+                                seed, self.backend, exact_low=self.exact_low)
         return BlockSamples(low, high, problem.energy(low, high),
-                            {"sweeps": self.sweeps, "reads": reads, "problems": P})
-
-    @staticmethod
-    def _heat_bath(field: np.ndarray, beta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Each spin +1 with probability ``(1 + tanh(beta f)) / 2``, else -1."""
-        threshold = np.tanh(field * beta)
-        noise = rng.random(field.shape, dtype=DTYPE) * 2 - 1
-        return np.where(noise < threshold, DTYPE(1), DTYPE(-1))
+                            {"sweeps": self.sweeps, "reads": reads,
+                             "problems": problem.num_problems,
+                             "finish_passes": float(passes.mean())})
