@@ -283,6 +283,9 @@ def test_sigkill_at_random_moments_never_loses_the_checkpoint(npz, tmp_path):
             resumed += 1
         else:
             proc = _popen(args, tmp_path)
+            # the first run also compiles the annealer (numba caches it on disk): wait for
+            # its first checkpoint so that later runs start training within the kill window
+            _wait_for(run, proc, timeout=180)
         time.sleep(chance.uniform(0.5, 1.6))
         assert proc.poll() is None, proc.communicate()
         proc.kill()
