@@ -5,8 +5,20 @@ from __future__ import annotations
 import json
 import sys
 
+import argparse
+
 from .. import data as datasets
-from ..exceptions import DataError
+from ..exceptions import ArchitectureError, DataError
+from ..network import parse_layers
+
+
+def layers_arg(text: str) -> list[int]:
+    """``--layers`` for argparse: a malformed value is a usage error with a message that says
+    what is expected."""
+    try:
+        return parse_layers(text)
+    except ArchitectureError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_data_options(parser, defaults: bool = True) -> None:

@@ -20,17 +20,9 @@ from tqdm import tqdm
 
 from layersweep.embedding import (DEFAULT_TIMEOUT, ENV_VAR, EmbeddingCache, block_embedding,
                                   blocks_of, tile_embeddings)
-from layersweep.exceptions import ArchitectureError, BlockTooLargeError, EmbeddingError
-from layersweep.network import parse_layers
+from layersweep.exceptions import BlockTooLargeError, EmbeddingError
+from layersweep.cli.common import layers_arg
 from layersweep.topology import resolve_target
-
-
-def _layers_arg(text: str) -> list[int]:
-    """``--layers`` for argparse: a malformed value becomes a usage error with our message."""
-    try:
-        return parse_layers(text)
-    except ArchitectureError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _tiles(text: str) -> int | None:
@@ -55,7 +47,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                "checkout, else a per-user cache folder (committed embeddings of an installed "
                "wheel are searched after it).")
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--layers", type=_layers_arg, metavar="N0,N1,...",
+    what.add_argument("--layers", type=layers_arg, metavar="N0,N1,...",
                       help="layer sizes, input first, e.g. 784,120,40")
     what.add_argument("--list", action="store_true", help="list the cached embeddings")
     parser.add_argument("--topology", metavar="NAME|FILE",

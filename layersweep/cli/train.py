@@ -27,9 +27,9 @@ import numpy as np
 from .. import checkpoint
 from ..estimator import LayerSweepClassifier
 from ..exceptions import ArchitectureError, CheckpointError
-from ..network import check_layers, parse_layers
+from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
-from .common import add_data_options, emit_json, load_splits, table
+from .common import add_data_options, emit_json, layers_arg, load_splits, table
 
 #: config keys that define a run: changing one on --resume needs --allow-changes
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
@@ -81,7 +81,7 @@ def add_parser(subparsers):
     # every plain option records whether it was given (see _Given)
     p.register("action", None, _Given)
     p.register("action", "store", _Given)
-    p.add_argument("--layers", default="784,120,40", type=parse_layers,
+    p.add_argument("--layers", default="784,120,40", type=layers_arg,
                    help="layer sizes, input first, output = classes x redundancy (default 784,120,40)")
     p.add_argument("--redundancy", type=int, default=d["redundancy"],
                    help="output units per class (default %(default)s)")
