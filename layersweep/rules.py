@@ -32,15 +32,18 @@ class LearningRates:
 
     @classmethod
     def broadcast(cls, W, b, depth: int) -> "LearningRates":
-        """One rate for every layer, or one rate per layer (lists of length ``depth``)."""
+        """Rates per layer from one value (every layer), two values (the input couplings, then
+        every coupling between spin layers) or one value per layer (``depth`` values)."""
         def expand(value, name):
             values = [float(v) for v in np.atleast_1d(value)]
             if len(values) == 1:
                 values = values * depth
+            elif len(values) == 2 and depth > 2:
+                values = values[:1] + values[1:] * (depth - 1)
             if len(values) != depth:
                 raise ArchitectureError(
-                    f"{name} needs 1 or {depth} learning rates (one per coupling layer); "
-                    f"got {len(values)}")
+                    f"{name} needs 1, 2 (input layer, other layers) or {depth} (one per "
+                    f"coupling layer) learning rates; got {len(values)}")
             if any(not np.isfinite(v) or v < 0 for v in values):
                 raise ArchitectureError(f"{name} learning rates must be finite and >= 0; got {values}")
             return values

@@ -66,7 +66,10 @@ def test_the_update_lowers_the_nudged_energy_relative_to_the_free_state():
 def test_learning_rates_per_group():
     rates = LearningRates.broadcast([0.1, 0.2], 0.3, 2)
     assert rates.W == [0.1, 0.2] and rates.b == [0.3, 0.3]
-    with pytest.raises(ArchitectureError, match="1 or 2"):
+    assert LearningRates.broadcast([0.1, 0.2], 0.3, 4).W == [0.1, 0.2, 0.2, 0.2]
+    with pytest.raises(ArchitectureError, match="1, 2 .* or 2"):
         LearningRates.broadcast([0.1, 0.2, 0.3], 0.1, 2)
+    with pytest.raises(ArchitectureError, match="or 4 \\(one per coupling layer\\)"):
+        LearningRates.broadcast([0.1, 0.2, 0.3], 0.1, 4)
     with pytest.raises(ArchitectureError, match="finite"):
         LearningRates.broadcast(float("nan"), 0.1, 2)

@@ -358,8 +358,12 @@ def run(args) -> int:
                 test_error = f"  test error {row['test_error']:.3f}" if "test_error" in row else ""
                 spent = (f"  QPU {row['qpu_calls']:.0f} calls {row['qpu_access_seconds']:.2f} s"
                          if "qpu_calls" in row else "")
+                blocks = "".join(f"  gap {k[4:]} {v:+.2f}" for k, v in sorted(row.items())
+                                 if k.startswith("gap_"))
+                correct = (f"  free ok {row['free_correct']:.2f}"
+                           if "free_correct" in row else "")
                 print(f"epoch {row['epoch']:3d}  train error {row['train_error']:.3f}"
-                      f"{test_error}  {row['seconds']:.1f} s{spent}", flush=True)
+                      f"{test_error}{blocks}{correct}  {row['seconds']:.1f} s{spent}", flush=True)
             if stop.signum is not None:
                 raise _Stopped
 
