@@ -45,3 +45,10 @@ def test_depth_quick(tmp_path, capsys):
                             "--rules", "qp", "--out", str(tmp_path)])
     assert (tmp_path / "curves.csv").exists() and (tmp_path / "curves.png").exists()
     assert "120-120-40" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_samples_m_quick(tmp_path, capsys):
+    run_script("samples_m.py", ["--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "samples_m.csv").exists() and (tmp_path / "samples_m.png").exists()
+    assert "train error (1 epoch)" in capsys.readouterr().out
