@@ -52,3 +52,10 @@ def test_samples_m_quick(tmp_path, capsys):
     run_script("samples_m.py", ["--quick", "--out", str(tmp_path)])
     assert (tmp_path / "samples_m.csv").exists() and (tmp_path / "samples_m.png").exists()
     assert "train error (1 epoch)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_wall_time_quick(tmp_path, capsys):
+    run_script("wall_time.py", ["--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "wall_time.csv").exists() and (tmp_path / "wall_time.png").exists()
+    assert "to 88%" in capsys.readouterr().out
