@@ -59,3 +59,10 @@ def test_wall_time_quick(tmp_path, capsys):
     run_script("wall_time.py", ["--quick", "--out", str(tmp_path)])
     assert (tmp_path / "wall_time.csv").exists() and (tmp_path / "wall_time.png").exists()
     assert "to 88%" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_landscape_quick(tmp_path, capsys):
+    run_script("landscape.py", ["--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "landscape.png").exists() and (tmp_path / "stages.csv").exists()
+    assert "predict their image's class" in capsys.readouterr().out
