@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from layersweep import data as datasets
 from layersweep.blocks import BlockProblem
 from layersweep.network import Network
 
@@ -42,3 +43,12 @@ def brute_force_minimum(problem: BlockProblem) -> np.ndarray:
     low = np.broadcast_to(states[None, :, :a], (problem.num_problems, len(states), a))
     high = np.broadcast_to(states[None, :, a:], (problem.num_problems, len(states), b))
     return problem.energy(low, high).min(axis=1)
+
+
+@pytest.fixture
+def npz(tmp_path):
+    """A small learnable data set as a user's .npz file: 120 samples, 12 features, 3 classes."""
+    d = datasets.synthetic(n=120, features=12, classes=3, seed=2)
+    path = tmp_path / "digits.npz"
+    np.savez(path, X=d.X, y=d.y)
+    return str(path)

@@ -1,18 +1,8 @@
 import json
 
-import numpy as np
 import pytest
 
-from layersweep import data as datasets
 from layersweep.cli import main
-
-
-@pytest.fixture
-def npz(tmp_path):
-    d = datasets.synthetic(n=120, features=12, classes=3, seed=2)
-    path = tmp_path / "digits.npz"
-    np.savez(path, X=d.X, y=d.y)
-    return str(path)
 
 
 def json_lines(text):

@@ -83,14 +83,6 @@ def test_evaluation_does_not_touch_the_training_generator():
 
 # ---- the command line ---------------------------------------------------------------------
 
-@pytest.fixture
-def npz(tmp_path):
-    d = datasets.synthetic(n=120, features=12, classes=3, seed=2)
-    path = tmp_path / "digits.npz"
-    np.savez(path, X=d.X, y=d.y)
-    return str(path)
-
-
 def train_args(npz, out, *extra):
     return ["train", "--layers", "12,8,6", "--redundancy", "2", "--data", npz,
             "--train-size", "30", "--test-size", "15", "--reads", "3", "--sweeps", "8",
