@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from .exceptions import ArchitectureError, BlockTooLargeError, DataError, NotFit
 from .network import Network
 from .rules import LearningRates
 from .samplers import make_sampler
+from .scheduler import LocalScheduler, make_scheduler
 from .sweep import SweepConfig
 from .train import Trainer, error_rate, predict, predict_states
 
@@ -58,6 +60,14 @@ class LayerSweepClassifier:
     max_block_spins : int or None
         The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at
         most, or ``fit`` refuses the network before training starts.
+    shard_size : int or None
+        Images per task within a minibatch; None: each minibatch is one task. Shards are
+        sampled from seeds of their own, so the numbers depend on ``shard_size`` (and not on
+        ``scheduler``).
+    scheduler : str, distributed.Client or scheduler object
+        Where shards run: ``"local"`` (this process), ``"processes[:N]"`` (a Dask
+        LocalCluster, started and closed by each ``fit``/``partial_fit``/``train_to``), an
+        address ``"tcp://host:8786"``, or a ``distributed.Client`` (kept open).
     random_state : int, numpy Generator or None
         The one source of randomness (initialisation, shuffles, samplers).
     verbose : bool
@@ -75,7 +85,8 @@ class LayerSweepClassifier:
                  start="reference", cycles=1, frozen_above="reference", sampler="numpy",
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
-                 max_block_spins=None, random_state=None, verbose=False):
+                 max_block_spins=None, shard_size=None, scheduler="local", random_state=None,
+                 verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.redundancy = redundancy
         self.rule = rule
@@ -93,14 +104,16 @@ class LayerSweepClassifier:
         self.lr_b = lr_b
         self.init_scale = init_scale
         self.max_block_spins = max_block_spins
+        self.shard_size = shard_size
+        self.scheduler = scheduler
         self.random_state = random_state
         self.verbose = verbose
 
     # ---- scikit-learn plumbing ---------------------------------------------------------
     _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
                "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
-               "batch_size", "lr_W", "lr_b", "init_scale", "max_block_spins", "random_state",
-               "verbose")
+               "batch_size", "lr_W", "lr_b", "init_scale", "max_block_spins", "shard_size",
+               "scheduler", "random_state", "verbose")
 
     def get_params(self, deep=True) -> dict:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -145,7 +158,7 @@ class LayerSweepClassifier:
             else make_sampler(self.sampler)
         return Trainer(net, sampler, self._sweep_config(),
                        LearningRates.broadcast(self.lr_W, self.lr_b, net.depth), rng,
-                       batch_size=int(self.batch_size))
+                       batch_size=int(self.batch_size), shard_size=self.shard_size)
 
     # ---- the estimator API --------------------------------------------------------------
     def fit(self, X, y, eval_sets=None, on_epoch=None, on_step=None):
@@ -213,13 +226,26 @@ class LayerSweepClassifier:
         checked = {name: check_data(Xe, ye, features=X.shape[1], classes=len(self.classes_))
                    for name, (Xe, ye) in (eval_sets or {}).items()}
         trainer = self.trainer_
-        while trainer.epoch < epochs:
-            row = trainer.run_epoch(X, y, checked, progress=self.verbose, on_step=on_step)
-            if not all(np.isfinite(w).all() for w in trainer.net.W[1:]):
-                raise ArithmeticError(
-                    f"parameters became non-finite in epoch {row['epoch']}: lower lr_W/lr_b")
-            if on_epoch is not None:
-                on_epoch(row, self)
+        trainer.shard_size = self.shard_size
+        scheduler = make_scheduler(self.scheduler)
+        if scheduler.distributed and (self.shard_size is None
+                                      or self.shard_size >= self.batch_size):
+            warnings.warn(f"scheduler {scheduler.spec!r} gets no work: every minibatch of "
+                          f"{self.batch_size} images is one shard; set shard_size below "
+                          f"batch_size to split updates into tasks", stacklevel=3)
+        trainer.scheduler = scheduler
+        try:
+            while trainer.epoch < epochs:
+                row = trainer.run_epoch(X, y, checked, progress=self.verbose, on_step=on_step)
+                if not all(np.isfinite(w).all() for w in trainer.net.W[1:]):
+                    raise ArithmeticError(
+                        f"parameters became non-finite in epoch {row['epoch']}: lower lr_W/lr_b")
+                if on_epoch is not None:
+                    on_epoch(row, self)
+        finally:
+            trainer.scheduler = LocalScheduler()
+            if isinstance(self.scheduler, str):  # started here: closed here
+                scheduler.close()
         return self
 
     def _check_fitted(self):

@@ -50,6 +50,12 @@ class CheckpointError(LayersweepError, OSError):
     layersweep file, or for another architecture than the one asked for."""
 
 
+class SchedulerError(LayersweepError, RuntimeError):
+    """A scheduler spec that cannot be used (unknown, Dask missing, no cluster at the address),
+    an object that cannot be sent to workers, or work the cluster lost beyond repair (every
+    worker holding its data died); the call that raised it changed nothing."""
+
+
 class NotFittedError(LayersweepError, AttributeError):
     """A model used for prediction before ``fit`` or ``partial_fit``."""
 

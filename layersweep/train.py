@@ -16,10 +16,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from .exceptions import ArchitectureError, SchedulerError
 from .network import Network
 from .rules import LearningRates, apply_gradients
 from .samplers import BlockSampler, make_sampler
-from .sweep import SweepConfig, backward_sweep, forward_sweep, ground_states
+from .scheduler import LocalScheduler
+from .sweep import BlockReport, SweepConfig, backward_sweep, forward_sweep, ground_states, seed_from
 
 #: images per inference chunk: bounds the memory of evaluating a large split
 CHUNK = 1024
@@ -61,7 +63,11 @@ class Trainer:
     """One training run: ``net`` is trained in place.
 
     ``batch_size``: images per parameter update (1 is the paper's online training);
-    ``rng``: the run's only random generator (shuffles and sampler seeds).
+    ``rng``: the run's only random generator (shuffles and sampler seeds);
+    ``shard_size``: images per task within a minibatch (None: the whole minibatch is one
+    shard, sampled in this process from ``rng``); smaller shards split each update into
+    independent tasks for ``scheduler``. The numbers depend on ``shard_size``, never on the
+    scheduler or its number of workers.
     """
 
     net: Network
@@ -76,11 +82,30 @@ class Trainer:
     history: list = field(default_factory=list)
     steps: int = 0
     running: dict = field(default_factory=dict)
+    shard_size: int | None = None
+    scheduler: LocalScheduler = field(default_factory=LocalScheduler)
+    _sampler_on: tuple = field(default=None, init=False, repr=False)  # (scheduler, handle)
 
-    def step(self, x: np.ndarray, y: np.ndarray) -> list:
-        """One parameter update from a minibatch: a forward and a backward sweep."""
-        free = forward_sweep(self.net, self.sampler, x, self.rng) if self.net.depth > 2 else None
-        grads, reports = backward_sweep(self.net, self.sampler, x, y, self.sweep, self.rng, free)
+    def __post_init__(self):
+        if self.shard_size is not None and (not isinstance(self.shard_size, (int, np.integer))
+                                            or self.shard_size < 1):
+            raise ArchitectureError(
+                f"shard_size must be a positive integer or None; got {self.shard_size!r}")
+
+    def step(self, x: np.ndarray, y: np.ndarray, *, shared=None, rows=None) -> list:
+        """One parameter update from a minibatch: a forward and a backward sweep per shard.
+
+        ``shared``, ``rows``: the training set already put on the scheduler (by
+        :meth:`run_epoch`) and the minibatch's rows in it, so that a distributed update sends
+        row numbers, not images. Returns one :class:`BlockReport` per block.
+        """
+        bounds = shard_bounds(len(y), self.shard_size)
+        if len(bounds) == 1:  # the whole minibatch in this process, from the run's generator
+            grads, reports, tally = shard_step(self.net, self.sampler, self.sweep, x, y, self.rng)
+            parts = [(len(y), grads, reports, tally)]
+        else:
+            parts = self._distributed_step(x, y, bounds, shared, rows)
+        grads, reports = combine_shards(parts)
         apply_gradients(self.net, grads, self.rates)
         self.steps += 1
         for r in reports:
@@ -89,15 +114,29 @@ class Trainer:
             if r.block[1] == self.net.depth:
                 self.running["free_correct"] = self.running.get("free_correct", 0.0) + r.correct
         self.running["updates"] = self.running.get("updates", 0) + 1
-        self._collect_tally()
+        for _, _, _, tally in parts:
+            for key, value in tally.items():
+                self.running[TALLY + key] = self.running.get(TALLY + key, 0) + value
         return reports
 
-    def _collect_tally(self) -> None:
-        """Add what the sampler spent (its ``take_tally()``: additive figures such as QPU
-        calls and access time, if it keeps any) to the epoch's running totals."""
-        take = getattr(self.sampler, "take_tally", None)
-        for key, value in (take() if take is not None else {}).items():
-            self.running[TALLY + key] = self.running.get(TALLY + key, 0) + value
+    def _distributed_step(self, x, y, bounds, shared, rows) -> list:
+        """The shards of one update as scheduler tasks: one seed drawn from the run's
+        generator, shard k sampling from ``default_rng([seed, k])``; the network goes out once.
+        If the scheduler loses the work, the generator is rewound: nothing has changed."""
+        before = self.rng.bit_generator.state
+        seed = seed_from(self.rng)
+        try:
+            if shared is None:
+                shared, rows = self.scheduler.put((x, y)), np.arange(len(y))
+            if self._sampler_on is None or self._sampler_on[0] is not self.scheduler:
+                self._sampler_on = (self.scheduler, self.scheduler.put(self.sampler))
+            net = self.scheduler.put(self.net)
+            items = [(rows[start:stop], k) for k, (start, stop) in enumerate(bounds)]
+            return self.scheduler.map(shard_task, items, net, self._sampler_on[1], self.sweep,
+                                      shared, seed)
+        except SchedulerError:
+            self.rng.bit_generator.state = before
+            raise
 
     def run_epoch(self, X: np.ndarray, y: np.ndarray, eval_sets: dict | None = None,
                   progress: bool = False, on_step=None) -> dict:
@@ -114,14 +153,17 @@ class Trainer:
             self.order = self.rng.permutation(len(y))
             self.position = 0
             self.running = {}
-            getattr(self.sampler, "take_tally", dict)()  # nothing spent before counts here
+            take_tally(self.sampler)  # nothing spent before counts here
         bar = tqdm(total=len(y), initial=self.position, desc=f"epoch {self.epoch + 1}",
                    unit="img", disable=not progress, leave=False)
+        shared = None
+        if len(shard_bounds(min(self.batch_size, len(y)), self.shard_size)) > 1:
+            shared = self.scheduler.put((X, y))  # the training set goes out once per epoch
         with single_threaded_blas():
             while self.position < len(y):
                 started = time.perf_counter()
                 idx = self.order[self.position:self.position + self.batch_size]
-                self.step(X[idx], y[idx])
+                self.step(X[idx], y[idx], shared=shared, rows=idx)
                 self.position += len(idx)
                 self.running["seconds"] = (self.running.get("seconds", 0.0)
                                            + time.perf_counter() - started)
@@ -147,3 +189,54 @@ class Trainer:
         self.order = None
         self.running = {}
         return row
+
+
+def take_tally(sampler) -> dict:
+    """What the sampler spent since it was last asked (its ``take_tally()``: additive figures
+    such as QPU calls and access time), or ``{}`` for samplers that keep no tally."""
+    take = getattr(sampler, "take_tally", None)
+    return take() if take is not None else {}
+
+
+def shard_bounds(n: int, shard_size: int | None) -> list:
+    """``[(start, stop), ...]``: a minibatch of ``n`` images cut into shards of
+    ``shard_size`` (the last one shorter); one shard when ``shard_size`` is None."""
+    size = n if shard_size is None else max(1, shard_size)
+    return [(start, min(start + size, n)) for start in range(0, n, size)] or [(0, 0)]
+
+
+def shard_step(net: Network, sampler: BlockSampler, sweep: SweepConfig, x: np.ndarray,
+               y: np.ndarray, rng: np.random.Generator):
+    """The sweeps of one shard ``x (n, n_0)``, ``y (n,)``: ``(grads, reports, tally)`` with
+    gradients and reports averaged over the shard; the network is not changed."""
+    free = forward_sweep(net, sampler, x, rng) if net.depth > 2 else None
+    grads, reports = backward_sweep(net, sampler, x, y, sweep, rng, free)
+    return grads, reports, take_tally(sampler)
+
+
+def shard_task(rows, k, net, sampler, sweep, data, seed):
+    """A scheduler task: the shard of rows ``rows`` of ``data = (X, y)``, sampled from
+    ``default_rng([seed, k])``. Returns ``(n, grads, reports, tally)``."""
+    X, y = data
+    with single_threaded_blas():
+        grads, reports, tally = shard_step(net, sampler, sweep, X[rows], y[rows],
+                                           np.random.default_rng([seed, k]))
+    return len(rows), grads, reports, tally
+
+
+def combine_shards(parts: list):
+    """The minibatch's gradients and block reports from its shards ``[(n, grads, reports,
+    tally), ...]``: averages weighted by shard size, added in shard order."""
+    if len(parts) == 1:
+        return parts[0][1], parts[0][2]
+    total = sum(n for n, *_ in parts)
+    grads = {}
+    for n, g, _, _ in parts:
+        for name, value in g.items():
+            grads[name] = grads[name] + value * (n / total) if name in grads else value * (n / total)
+    reports = []
+    for b, first in enumerate(parts[0][2]):
+        gap = sum(p[2][b].gap * (p[0] / total) for p in parts)
+        correct = sum(p[2][b].correct * (p[0] / total) for p in parts)
+        reports.append(BlockReport(first.block, float(gap), float(correct)))
+    return grads, reports

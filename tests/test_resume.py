@@ -15,7 +15,9 @@ from layersweep import checkpoint
 from layersweep import data as datasets
 from layersweep.cli import main
 from layersweep.estimator import LayerSweepClassifier
-from layersweep.train import Trainer, error_rate
+from layersweep.exceptions import SchedulerError
+from layersweep.scheduler import LocalScheduler
+from layersweep.train import Trainer, error_rate, shard_task
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,6 +35,12 @@ def same_run(a: list, b: list) -> bool:
 def assert_same_parameters(net_a, net_b):
     for name, value in net_a.parameters().items():
         assert np.array_equal(net_b.parameters()[name], value), name
+
+
+def assert_same_run(saved_a: dict, saved_b: dict):
+    """Two run files: the same parameters and history, whatever ran them."""
+    assert_same_parameters(saved_a["network"], saved_b["network"])
+    assert same_run(saved_a["history"], saved_b["history"])
 
 
 @pytest.mark.parametrize("sampler", ["numpy", "neal"])
@@ -93,10 +101,10 @@ def interrupt_at(monkeypatch, update: int, signum=signal.SIGINT):
     """Deliver ``signum`` to this process during update number ``update``."""
     step = Trainer.step
 
-    def stepping(self, x, y):
+    def stepping(self, x, y, **where):
         if self.steps + 1 == update:
             signal.raise_signal(signum)
-        return step(self, x, y)
+        return step(self, x, y, **where)
 
     monkeypatch.setattr(Trainer, "step", stepping)
 
@@ -128,10 +136,10 @@ def test_an_interrupt_inside_an_update_keeps_the_last_checkpoint(npz, tmp_path, 
     run = tmp_path / "run.h5"
     step = Trainer.step
 
-    def stepping(self, x, y):
+    def stepping(self, x, y, **where):
         if self.steps == 12:
             raise KeyboardInterrupt
-        return step(self, x, y)
+        return step(self, x, y, **where)
 
     monkeypatch.setattr(Trainer, "step", stepping)
     assert main(train_args(npz, run, "--checkpoint-every", "5", "--keep", "2")) == 130
@@ -305,3 +313,37 @@ def test_sigkill_at_random_moments_never_loses_the_checkpoint(npz, tmp_path):
     a, b = checkpoint.load(straight), checkpoint.load(run)
     assert_same_parameters(a["network"], b["network"])
     assert same_run(a["history"], b["history"])
+
+
+def test_a_cluster_run_is_the_local_run_and_a_lost_cluster_leaves_a_resumable_file(
+        npz, tmp_path, monkeypatch, capsys):
+    shards = ("--batch-size", "4", "--shard-size", "2")
+    local, remote, failed = tmp_path / "local.h5", tmp_path / "remote.h5", tmp_path / "failed.h5"
+    assert main(train_args(npz, local, *shards)) == 0
+    assert main(train_args(npz, remote, *shards, "--scheduler", "processes:2")) == 0
+    assert_same_run(checkpoint.load(local), checkpoint.load(remote))
+    # the cluster loses the work of update 4: the file holds updates 1-3 and resumes exactly
+    real = LocalScheduler.map
+
+    def losing(self, fn, items, *shared):
+        if fn is shard_task and losing.calls == 3:
+            raise SchedulerError("the Dask cluster lost the work")
+        losing.calls += fn is shard_task
+        return real(self, fn, items, *shared)
+
+    losing.calls = 0
+    monkeypatch.setattr(LocalScheduler, "map", losing)
+    capsys.readouterr()
+    assert main(train_args(npz, failed, *shards)) == 2
+    err = capsys.readouterr().err
+    assert "lost the work" in err and "3 updates" in err and "--resume" in err
+    assert checkpoint.load(failed)["state"]["steps"] == 3
+    monkeypatch.setattr(LocalScheduler, "map", real)
+    assert main(["train", "--resume", str(failed), "--no-progress"]) == 0
+    assert_same_run(checkpoint.load(local), checkpoint.load(failed))
+
+
+def test_a_scheduler_without_shards_is_refused_before_training(npz, tmp_path, capsys):
+    assert main(train_args(npz, tmp_path / "r.h5", "--scheduler", "processes:2")) == 2
+    assert "--shard-size" in capsys.readouterr().err
+    assert not (tmp_path / "r.h5").exists()

@@ -7,6 +7,7 @@ Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # a Dask cluster's chatter
     try:
         return int(args.func(args) or 0)
     except LayersweepError as exc:

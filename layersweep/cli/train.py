@@ -26,15 +26,18 @@ import numpy as np
 
 from .. import checkpoint
 from ..estimator import LayerSweepClassifier
-from ..exceptions import ArchitectureError, CheckpointError
+from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
+from ..scheduler import make_scheduler
 from .common import add_data_options, emit_json, layers_arg, load_splits, table
 
 #: config keys that define a run: changing one on --resume needs --allow-changes
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
                "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
-               "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins")
+               "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins", "shard_size")
+#: config keys added after format 1 was first written, with the value older files imply
+LATER_OPTIONS = {"shard_size": None}
 #: argparse destination of each config key, where the names differ
 DEST = {"lr_W": "lr_w"}
 
@@ -133,6 +136,14 @@ def add_parser(subparsers):
     p.add_argument("--lr-b", default=_join(d["lr_b"]),
                    help="bias learning rates, one or one per layer (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="the run's one seed (default 0)")
+    s = p.add_argument_group("scale-out (Dask)")
+    s.add_argument("--scheduler", default="local",
+                   help="where minibatch shards are sampled: local (default, this process), "
+                        "processes or processes:N (a Dask LocalCluster), or the address of a "
+                        "Dask scheduler, tcp://host:8786; the numbers do not depend on it")
+    s.add_argument("--shard-size", type=_count(1), default=None, metavar="N",
+                   help="images per task within a minibatch (default: the whole minibatch); "
+                        "shards have their own seeds, so this changes the run's numbers")
     p.add_argument("--out", default="run.h5",
                    help="run file to write (default run.h5; with --resume, the resumed file)")
     p.add_argument("--checkpoint-every", type=_count(0), default=0, metavar="N",
@@ -173,7 +184,8 @@ def config_from_args(args) -> dict:
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
-            "lr_b": _rates(args.lr_b, "--lr-b"), "seed": args.seed, "solver": args.solver,
+            "lr_b": _rates(args.lr_b, "--lr-b"), "seed": args.seed,
+            "shard_size": args.shard_size, "scheduler": args.scheduler, "solver": args.solver,
             "s_pause": args.s_pause, "chain_strength": args.chain_strength, "tiles": args.tiles}
 
 
@@ -195,7 +207,9 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
         reverse_beta=config["reverse_beta"], frozen_above=config["frozen_above"],
         init_scale=config["init_scale"], max_block_spins=config["max_block_spins"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
-        lr_b=config["lr_b"], random_state=config["seed"], verbose=verbose)
+        lr_b=config["lr_b"], shard_size=config.get("shard_size"),
+        scheduler=config.get("scheduler", "local"), random_state=config["seed"],
+        verbose=verbose)
 
 
 COLUMNS = [("epoch", "epoch", "{:d}"), ("train_error", "train err", "{:.3f}"),
@@ -218,7 +232,7 @@ def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
 def _resume_config(args, saved: dict) -> tuple[dict, dict]:
     """The resumed run's config and ``{key: (in the file, given)}`` for every run-defining
     option given on the command line with another value than the file's."""
-    config = dict(saved["config"])
+    config = {**LATER_OPTIONS, **saved["config"]}
     missing = [k for k in RUN_OPTIONS if k not in config]
     if missing:
         raise CheckpointError(f"{args.resume!r} was not written by `layersweep train` (its "
@@ -239,6 +253,7 @@ def _resume_config(args, saved: dict) -> tuple[dict, dict]:
         config[key] = new
     if "epochs" in given:
         config["epochs"] = args.epochs
+    config["scheduler"] = args.scheduler  # where the work runs never changes the numbers
     return config, changes
 
 
@@ -312,6 +327,11 @@ def run(args) -> int:
         raise ArchitectureError(f"the input layer has {sizes[0]} units but the data has "
                                 f"{train.X.shape[1]} features: change --layers")
     fingerprint = data_fingerprint(train.X, train.y)
+    shard, batch = config.get("shard_size"), config["batch_size"]
+    if config["scheduler"] != "local" and (shard is None or shard >= batch):
+        raise SchedulerError(f"--scheduler {config['scheduler']} would get no work: each "
+                             f"minibatch of {batch} images is one task; give --shard-size below "
+                             f"--batch-size (e.g. --batch-size 100 --shard-size 25)")
     model = model_from_config(config, verbose=args.progress and not args.json)
     if saved is not None:
         recorded = saved["config"].get("data_sha256")
@@ -388,6 +408,15 @@ def run(args) -> int:
         except _Stopped:
             _report_stop(stop.signum, out, hint, model, config, len(train))
             return 130
+        except SchedulerError as exc:
+            trainer = getattr(model, "trainer_", None)
+            if trainer is None or not (trainer.steps or saved is not None):
+                raise
+            write(trainer)  # the failed update changed nothing: this state is consistent
+            raise SchedulerError(
+                f"{exc}. The run is saved in {out} (epoch {trainer.epoch + 1}, "
+                f"{trainer.position}/{len(train)} images, {trainer.steps} updates); resume "
+                f"with: {hint} (add --scheduler to use a cluster again)") from None
         except KeyboardInterrupt:
             _report_stop(None, out, hint, model, config, len(train))
             return 130

@@ -1,0 +1,157 @@
+"""Schedulers: the same numbers in this process and on a Dask LocalCluster, and lost workers
+that never leave silently wrong parameters."""
+
+import os
+import signal
+import sys
+
+import cloudpickle
+import dask
+import numpy as np
+import pytest
+
+from layersweep import data as datasets
+from layersweep.estimator import LayerSweepClassifier
+from layersweep.exceptions import SchedulerError
+from layersweep.samplers import make_sampler
+from layersweep.samplers.annealer import BipartiteAnnealer
+from layersweep.scheduler import DaskScheduler, LocalScheduler, make_scheduler
+from layersweep.train import shard_bounds
+
+# workers unpickle this module's classes by value: they cannot import the tests
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster of two worker processes, shared by this module's tests."""
+    with make_scheduler("processes:2") as scheduler:
+        yield scheduler
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """200 real MNIST digits (20 per class)."""
+    return datasets.split(datasets.load(), 200, 0)["train"]
+
+
+def fitted(X, y, scheduler, **options):
+    params = dict(epochs=1, batch_size=50, shard_size=10, reads=5, sweeps=8, random_state=7)
+    params.update(options)
+    return LayerSweepClassifier(scheduler=scheduler, **params).fit(X, y)
+
+
+def same_run(a, b):
+    """Parameters bit for bit, and the history but for the clock."""
+    for u, v in zip(a.network_.W[1:] + a.network_.b[1:], b.network_.W[1:] + b.network_.b[1:]):
+        np.testing.assert_array_equal(u, v)
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in a.history_]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in b.history_]
+
+
+def test_shard_bounds_cut_a_minibatch_in_order():
+    assert shard_bounds(10, None) == [(0, 10)]
+    assert shard_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert shard_bounds(3, 10) == [(0, 3)]
+
+
+def test_specs_that_cannot_work_say_what_to_give():
+    assert isinstance(make_scheduler("local"), LocalScheduler)
+    for bad in ("threads", "processes:0", "processes:x", 3):
+        with pytest.raises(SchedulerError, match="local"):
+            make_scheduler(bad)
+
+
+def test_an_unreachable_cluster_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr("layersweep.scheduler.CONNECT_TIMEOUT", 1)
+    with pytest.raises(SchedulerError, match="cannot reach a Dask scheduler"):
+        make_scheduler("tcp://127.0.0.1:9")
+
+
+def test_an_object_workers_cannot_receive_is_refused(cluster):
+    with pytest.raises(SchedulerError, match="cannot be sent"):
+        cluster.put(lambda: (yield))
+
+
+def test_the_cluster_trains_an_epoch_of_200_digits_bit_for_bit_as_this_process(cluster, digits):
+    local = fitted(digits.X, digits.y, "local")
+    remote = fitted(digits.X, digits.y, cluster)
+    same_run(local, remote)
+    assert local.history_[0]["train_error"] < 0.9  # it learnt something
+
+
+def test_a_deep_net_trains_bit_for_bit_on_the_cluster(cluster):
+    d = datasets.synthetic(n=60, features=12, classes=3, seed=4)
+    options = dict(hidden_layer_sizes=(8, 6), redundancy=2, batch_size=12, shard_size=5)
+    same_run(fitted(d.X, d.y, "local", **options), fitted(d.X, d.y, cluster, **options))
+
+
+def test_the_numbers_depend_on_the_shards_not_on_the_scheduler(digits):
+    whole = fitted(digits.X, digits.y, "local", shard_size=None)
+    sharded = fitted(digits.X, digits.y, "local")
+    assert not np.array_equal(whole.network_.W[1], sharded.network_.W[1])
+    # the one-shard run draws from the run's generator, as before shards existed
+    plain = fitted(digits.X, digits.y, LocalScheduler(), shard_size=50)
+    same_run(whole, plain)
+
+
+def test_a_cluster_without_shards_to_run_warns(cluster, digits):
+    with pytest.warns(UserWarning, match="shard_size"):
+        fitted(digits.X[:50], digits.y[:50], cluster, shard_size=None)
+
+
+class DyingOnce(BipartiteAnnealer):
+    """Kills its worker process at its first call after ``flag`` is armed (once)."""
+
+    def __init__(self, flag, **kw):
+        super().__init__(**kw)
+        self.flag = str(flag)
+
+    def _sample(self, problem, reads, initial, seed):
+        if os.path.exists(self.flag):
+            os.remove(self.flag)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super()._sample(problem, reads, initial, seed)
+
+
+def test_a_worker_killed_mid_epoch_leaves_the_epoch_exact(cluster, digits, tmp_path):
+    flag = tmp_path / "kill"
+    local = fitted(digits.X, digits.y, "local")
+
+    def arm(trainer):
+        if trainer.steps == 2:
+            flag.touch()
+
+    sampler = DyingOnce(flag, sweeps=8, reverse_beta=4.0)
+    model = LayerSweepClassifier(scheduler=cluster, sampler=sampler, epochs=1, batch_size=50,
+                                 shard_size=10, reads=5, random_state=7)
+    model.fit(digits.X, digits.y, on_step=arm)
+    assert not flag.exists()  # a worker did die in update 3
+    same_run(local, model)
+
+
+class AlwaysDying(BipartiteAnnealer):
+    def _sample(self, problem, reads, initial, seed):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_work_lost_beyond_repair_raises_and_changes_nothing(digits):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with make_scheduler("processes:1") as scheduler:
+            model = LayerSweepClassifier(scheduler=scheduler, sampler=AlwaysDying(sweeps=8),
+                                         epochs=1, batch_size=50, shard_size=10, reads=5,
+                                         random_state=7)
+            with pytest.raises(SchedulerError, match="lost the work"):
+                model.fit(digits.X, digits.y)
+    trainer = model.trainer_
+    assert trainer.position == 0 and trainer.steps == 0 and not trainer.history
+    # the failed update changed nothing: redone here, the epoch is the uninterrupted one
+    trainer.sampler = make_sampler("numpy", sweeps=8, beta_range=(0.1, 4.0), reverse_beta=4.0)
+    trainer.run_epoch(digits.X, digits.y)
+    same_run(fitted(digits.X, digits.y, "local"), model)
+
+
+def test_dask_scheduler_wraps_a_client(cluster):
+    wrapped = make_scheduler(cluster.client)
+    assert isinstance(wrapped, DaskScheduler) and wrapped.workers == 2
+    assert wrapped.map(divmod, [(7, 2), (9, 4)]) == [(3, 1), (2, 1)]
