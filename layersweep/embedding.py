@@ -450,6 +450,17 @@ def block_embedding(a: int, b: int, target, *, cache: EmbeddingCache | None = No
     """
     target = resolve_target(target)
     cache = EmbeddingCache.default() if cache is None else cache
+    found = cached_block_embedding(a, b, target, cache)
+    if found is None:
+        found = find_block_embedding(a, b, target, timeout=timeout, seed=seed)
+        cache.put(found)
+    return found
+
+
+def cached_block_embedding(a: int, b: int, target: Target,
+                           cache: EmbeddingCache) -> BlockEmbedding | None:
+    """The cache's embedding of K(a, b) on ``target`` (its own entry, or a re-verified entry
+    of another graph of the lattice, then stored), or ``None``: no search."""
     hit = cache.get(a, b, target)
     if hit is not None:
         return hit
@@ -458,9 +469,7 @@ def block_embedding(a: int, b: int, target, *, cache: EmbeddingCache | None = No
         if adopted is not None:
             cache.put(adopted)
             return adopted
-    found = find_block_embedding(a, b, target, timeout=timeout, seed=seed)
-    cache.put(found)
-    return found
+    return None
 
 
 def tile_embeddings(a: int, b: int, target, copies: int | None = None, *,
@@ -481,20 +490,30 @@ def tile_embeddings(a: int, b: int, target, copies: int | None = None, *,
     target = resolve_target(target)
     cache = EmbeddingCache.default() if cache is None else cache
     base = block_embedding(a, b, target, cache=cache, timeout=timeout, seed=seed)
+    tiled = with_copies(base, target, copies, timeout=timeout, seed=seed)
+    if tiled is not base:
+        cache.put(tiled)
+    return tiled.copies[:copies]
+
+
+def with_copies(base: BlockEmbedding, target: Target, copies: int | None, *,
+                timeout: float = DEFAULT_TIMEOUT, seed: int = 0) -> BlockEmbedding:
+    """``base`` with further disjoint copies searched for until it holds ``copies`` (None:
+    as many as fit), verified together; ``base`` itself when it needs none. No cache."""
     found = base.copies
     complete = base.tiles_complete
     used = {q for copy in found for chain in copy.values() for q in chain}
     while not complete and (copies is None or len(found) < copies):
-        result = _search_copy(a, b, target.without(used), timeout, seed)
+        result = _search_copy(base.a, base.b, target.without(used), timeout, seed)
         if result is None:
             complete = True
             break
         found.append(result[0])
         used.update(q for chain in result[0].values() for q in chain)
-    if len(found) > len(base.copies) or complete != base.tiles_complete:
-        _verify_copies(found, a, b, target)
-        cache.put(dataclasses.replace(base, tiles=tuple(found[1:]), tiles_complete=complete))
-    return found[:copies]
+    if len(found) == len(base.copies) and complete == base.tiles_complete:
+        return base
+    _verify_copies(found, base.a, base.b, target)
+    return dataclasses.replace(base, tiles=tuple(found[1:]), tiles_complete=complete)
 
 
 # --------------------------------------------------------------------------------------------

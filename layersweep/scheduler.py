@@ -39,9 +39,15 @@ class LocalScheduler:
         """A handle to ``obj`` for :meth:`map`'s shared arguments (here: ``obj``)."""
         return obj
 
-    def map(self, fn, items, *shared) -> list:
-        """``[fn(*item, *shared) for item in items]``; ``items``: tuples of arguments."""
-        return [fn(*item, *shared) for item in items]
+    def map(self, fn, items, *shared, on_result=None) -> list:
+        """``[fn(*item, *shared) for item in items]``; ``items``: tuples of arguments;
+        ``on_result(k, result)`` is called as each item's result arrives."""
+        results = []
+        for k, item in enumerate(items):
+            results.append(fn(*item, *shared))
+            if on_result is not None:
+                on_result(k, results[-1])
+        return results
 
     def close(self) -> None:
         """Nothing to release."""
@@ -96,14 +102,23 @@ class DaskScheduler(LocalScheduler):
         with _lost_workers("sending data to the workers"):
             return self.client.scatter(obj, broadcast=True, hash=False)
 
-    def map(self, fn, items, *shared) -> list:
+    def map(self, fn, items, *shared, on_result=None) -> list:
+        from distributed import as_completed
+
         token = uuid.uuid4().hex[:8]
         name = getattr(fn, "__name__", "task")
         futures = [self.client.submit(fn, *item, *shared, key=f"{name}-{token}-{k}", pure=False)
                    for k, item in enumerate(items)]
         try:
             with _lost_workers(f"running {len(futures)} {name} task(s)"):
-                return self.client.gather(futures)
+                if on_result is None:
+                    return self.client.gather(futures)
+                where = {future.key: k for k, future in enumerate(futures)}
+                results = [None] * len(futures)
+                for future, result in as_completed(futures, with_results=True):
+                    results[where[future.key]] = result
+                    on_result(where[future.key], result)
+                return results
         finally:
             self.client.cancel(futures)
 

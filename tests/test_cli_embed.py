@@ -50,7 +50,7 @@ def test_json_output(tmp_path, capsys):
     assert block["block"] == [24, 8] and block["status"] == "ok" and block["copies"] == 2
     assert {"method", "qubits", "max_chain", "mean_chain", "seconds", "file"} <= set(block)
     assert summary["summary"]["embedded"] == 1
-    assert summary["summary"]["fingerprint"] == parse_topology("zephyr:4").fingerprint
+    assert summary["summary"]["fingerprints"] == [parse_topology("zephyr:4").fingerprint]
 
 
 def test_tiles_max(tmp_path, capsys):
@@ -126,3 +126,25 @@ def test_through_main(tmp_path, capsys):
     assert layersweep.cli.main(["embed", "--topology", "zephyr:2", "--layers", "784,8,4",
                                 "--cache-dir", str(tmp_path)]) == 0
     assert "K(8,4)" in capsys.readouterr().out
+
+
+def test_blocks_times_topologies_on_a_cluster_are_the_local_ones(tmp_path, capsys):
+    """Searches run as tasks of a Dask LocalCluster; what it stores is what a local run
+    stores, bit for bit (but for the clock and the creation time)."""
+    argv = ["--topology", "zephyr:2", "--topology", "zephyr:3", "--layers", "784,12,8,4",
+            "--tiles", "2", "--json"]
+    assert _run(*argv, "--cache-dir", str(tmp_path / "local")) == 0
+    assert _run(*argv, "--cache-dir", str(tmp_path / "cluster"), "--scheduler",
+                "processes:2") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[-1]["summary"]["blocks"] == 4 and rows[-1]["summary"]["embedded"] == 4
+
+    def stored(name):
+        found = {}
+        for path in sorted((tmp_path / name).glob("*.json")):
+            doc = json.loads(path.read_text())
+            found[path.name] = {k: v for k, v in doc.items() if k not in ("created", "seconds")}
+        return found
+
+    local = stored("local")
+    assert len(local) == 4 and local == stored("cluster")

@@ -1,13 +1,16 @@
 """``layersweep embed``: fill the embedding cache for an architecture, or list it.
 
-    layersweep embed --topology pegasus:16 --layers 784,120,40 [--tiles N|max] [--cache-dir DIR]
+    layersweep embed --topology pegasus:16 [--topology zephyr:12,4 ...] --layers 784,120,40
+                     [--tiles N|max] [--cache-dir DIR] [--scheduler processes:4]
     layersweep embed --list [--cache-dir DIR] [--json]
 
 ``--topology`` takes a name (``pegasus:16``, ``zephyr:12,4``) or a graph file (see
-:mod:`layersweep.topology`). Every block of the architecture is looked up or searched for,
-verified and stored; a table (or, with ``--json``, one JSON object per block and a summary)
-reports method, qubits, chain lengths, copies and time. Blocks that do not fit are reported
-with the largest K(n, b) that does, and the command then fails.
+:mod:`layersweep.topology`), and may be repeated. Every block of the architecture is looked up
+on every topology; the searches the cache cannot answer (blocks x topologies) run as tasks of
+``--scheduler`` (default: in this process), and what they find is verified and stored here. A
+table (or, with ``--json``, one JSON object per block and a summary) reports method, qubits,
+chain lengths, copies and time. Blocks that do not fit are reported with the largest K(n, b)
+that does, and the command then fails.
 """
 from __future__ import annotations
 
@@ -18,10 +21,11 @@ import time
 
 from tqdm import tqdm
 
-from layersweep.embedding import (DEFAULT_TIMEOUT, ENV_VAR, EmbeddingCache, block_embedding,
-                                  blocks_of, tile_embeddings)
+from layersweep.embedding import (DEFAULT_TIMEOUT, ENV_VAR, EmbeddingCache, blocks_of,
+                                  cached_block_embedding, find_block_embedding, with_copies)
 from layersweep.exceptions import BlockTooLargeError, EmbeddingError
 from layersweep.cli.common import layers_arg
+from layersweep.scheduler import make_scheduler
 from layersweep.topology import resolve_target
 
 
@@ -50,9 +54,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     what.add_argument("--layers", type=layers_arg, metavar="N0,N1,...",
                       help="layer sizes, input first, e.g. 784,120,40")
     what.add_argument("--list", action="store_true", help="list the cached embeddings")
-    parser.add_argument("--topology", metavar="NAME|FILE",
+    parser.add_argument("--topology", metavar="NAME|FILE", action="append",
                         help="target: pegasus:16, zephyr:12,4, zephyr:15,4, ... or a graph file "
-                             "(JSON node/edge list or edge list); required with --layers")
+                             "(JSON node/edge list or edge list); required with --layers; "
+                             "repeat it for several targets")
     parser.add_argument("--tiles", type=_tiles, default=1, metavar="N|max",
                         help="also find N disjoint copies of each block (default 1)")
     parser.add_argument("--cache-dir", metavar="DIR", help="embedding cache directory")
@@ -60,6 +65,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="time limit of find_embedding when busclique fails "
                              "(default %(default)g)")
     parser.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
+    parser.add_argument("--scheduler", default="local",
+                        help="where searches run: local (default), processes[:N] (a Dask "
+                             "LocalCluster) or a Dask scheduler address tcp://host:8786")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per block (or cache file), then a summary")
     parser.set_defaults(func=run)
@@ -78,48 +86,103 @@ def run(args) -> int:
 
 
 def _fill(cache: EmbeddingCache, args) -> int:
-    """Embed every block of ``args.layers`` on ``args.topology``; report; fail on misfits."""
-    target = resolve_target(args.topology)
-    blocks = blocks_of(args.layers)
-    rows, misfits = [], []
-    bar = tqdm(blocks, desc="embedding", unit="block", file=sys.stderr, disable=None)
-    for a, b in bar:
-        bar.set_postfix_str(f"K({a},{b})")
+    """Embed every block of ``args.layers`` on every ``args.topology``; report; fail on
+    misfits. Cache lookups run here; searches run on ``args.scheduler``; stores run here."""
+    targets = [resolve_target(spec) for spec in args.topology]
+    blocks = list(dict.fromkeys(blocks_of(args.layers)))
+    jobs = [(target, a, b) for target in targets for a, b in blocks]
+    results, misses = {}, []
+    for job in jobs:
         start = time.perf_counter()
-        try:
-            emb = block_embedding(a, b, target, cache=cache, timeout=args.timeout, seed=args.seed)
-            copies = len(emb.copies)
-            if args.tiles != 1:
-                copies = len(tile_embeddings(a, b, target, args.tiles, cache=cache,
-                                             timeout=args.timeout, seed=args.seed))
-        except BlockTooLargeError as exc:
-            misfits.append(str(exc))
-            rows.append({"block": [a, b], "status": "too large", "message": str(exc)})
-            continue
-        rows.append({"block": [a, b], "status": "ok", "method": emb.method,
-                     "qubits": emb.qubits, "max_chain": emb.max_chain,
-                     "mean_chain": round(emb.mean_chain, 2), "copies": copies,
-                     "seconds": round(time.perf_counter() - start, 3),
-                     "search_seconds": emb.seconds,
-                     "source": "computed" if emb.source == "computed" else "cache",
-                     "origin": emb.origin,
-                     "file": str(cache.path / cache.filename(a, b, target))
-                     if emb.source == "computed" else emb.source})
-    bar.close()
-    summary = {"topology": target.name, "fingerprint": target.fingerprint,
-               "layers": args.layers, "blocks": len(blocks),
-               "embedded": sum(r["status"] == "ok" for r in rows),
-               "too_large": [r["block"] for r in rows if r["status"] != "ok"],
-               "cache": str(cache.path)}
+        hit = cached_block_embedding(job[1], job[2], job[0], cache)
+        if hit is None:
+            misses.append(job)
+        else:
+            results[job] = (hit, time.perf_counter() - start)
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(misses), desc="embedding",
+               unit="block", file=sys.stderr, disable=None)
+    copies = None if args.tiles is None else args.tiles
+    with make_scheduler(args.scheduler) as scheduler:
+        handles = {id(t): scheduler.put(t) for t in {id(j[0]): j[0] for j in misses}.values()}
+
+        def searched(k, result):
+            bar.update()
+            target, a, b = misses[k]
+            if not isinstance(result[0], Exception):
+                cache.put(result[0])
+            results[misses[k]] = result
+
+        scheduler.map(_search_task, [(a, b, handles[id(t)], args.timeout, args.seed)
+                                     for t, a, b in misses], on_result=searched)
+        bar.close()
+        tiling = [job for job in jobs
+                  if args.tiles != 1 and not isinstance(results[job][0], Exception)]
+        if tiling:
+            handles = {id(t): scheduler.put(t) for t in {id(j[0]): j[0] for j in tiling}.values()}
+
+            def tiled(k, result):
+                base, seconds = results[tiling[k]]
+                if result[0] is not base:
+                    cache.put(result[0])
+                results[tiling[k]] = (result[0], seconds + result[1])
+
+            scheduler.map(_tile_task, [(results[job][0], handles[id(job[0])], copies,
+                                        args.timeout, args.seed) for job in tiling],
+                          on_result=tiled)
+    rows, misfits = {}, []
+    for target in targets:
+        rows[target.name] = []
+        for a, b in blocks:
+            emb, seconds = results[(target, a, b)]
+            if isinstance(emb, Exception):
+                misfits.append(str(emb))
+                rows[target.name].append({"topology": target.name, "block": [a, b],
+                                          "status": "too large", "message": str(emb)})
+                continue
+            computed = emb.source == "computed"
+            rows[target.name].append({
+                "topology": target.name, "block": [a, b], "status": "ok", "method": emb.method,
+                "qubits": emb.qubits, "max_chain": emb.max_chain,
+                "mean_chain": round(emb.mean_chain, 2), "copies": len(emb.copies),
+                "seconds": round(seconds, 3), "search_seconds": emb.seconds,
+                "source": "computed" if computed else "cache", "origin": emb.origin,
+                "file": str(cache.path / cache.filename(a, b, target)) if computed
+                else emb.source})
+    every = [row for name in rows for row in rows[name]]
+    summary = {"topologies": [t.name for t in targets],
+               "fingerprints": [t.fingerprint for t in targets],
+               "layers": args.layers, "blocks": len(every),
+               "embedded": sum(r["status"] == "ok" for r in every),
+               "too_large": [[r["topology"], r["block"]] for r in every if r["status"] != "ok"],
+               "cache": str(cache.path), "scheduler": args.scheduler}
     if args.json:
-        for row in rows:
+        for row in every:
             print(json.dumps(row))
         print(json.dumps({"summary": summary}))
     else:
-        _print_blocks(rows, target.name, args.tiles)
+        for target in targets:
+            _print_blocks(rows[target.name], target.name, args.tiles)
     if misfits:
         raise BlockTooLargeError("; ".join(misfits))
     return 0
+
+
+def _search_task(a: int, b: int, target, timeout: float, seed: int):
+    """A scheduler task: ``(embedding or BlockTooLargeError, seconds)`` of K(a, b) on
+    ``target``, searched without the cache (the caller stores it)."""
+    start = time.perf_counter()
+    try:
+        found = find_block_embedding(a, b, target, timeout=timeout, seed=seed)
+    except BlockTooLargeError as exc:
+        found = exc
+    return found, time.perf_counter() - start
+
+
+def _tile_task(base, target, copies, timeout: float, seed: int):
+    """A scheduler task: ``(base with its disjoint copies, seconds)``."""
+    start = time.perf_counter()
+    return with_copies(base, target, copies, timeout=timeout, seed=seed), \
+        time.perf_counter() - start
 
 
 def _print_blocks(rows: list[dict], name: str, tiles) -> None:
