@@ -69,7 +69,7 @@ def load_mnist(path) -> Dataset:
     ``mnist.npz``, or the path of such an ``.npz`` (arrays ``x_train``, ``y_train``,
     ``x_test``, ``y_test``). The 60 000 training digits come first, then the 10 000 test
     digits (``test_start``)."""
-    path = str(path)
+    path = os.path.expanduser(str(path))
     if os.path.isdir(path) and not _idx_files(path) and os.path.isfile(
             os.path.join(path, "mnist.npz")):
         path = os.path.join(path, "mnist.npz")
