@@ -1,8 +1,8 @@
 """Benchmark: seconds per training epoch against the number of Dask workers.
 
 The run is 784-120-40, QP with m = 20 reference-state samples, on the 1000 bundled training
-digits, with minibatches of ``--batch-size`` images cut into shards of ``--shard-size``
-(independent tasks). Each sampler trains from the same initial network in this process
+digits, with minibatches of B images cut into shards of S (independent tasks), for each
+``--layouts`` B/S (learning rates: the defaults x B/10, as rates are per update). Each sampler trains from the same initial network in this process
 (``local``: the same shards, one after the other) and on a dask.distributed LocalCluster of
 1, 2 and 4 worker processes; every setting gives the same parameters bit for bit (checked).
 Reported per setting: median seconds per epoch over ``--epochs`` epochs after one warm-up
@@ -11,7 +11,8 @@ epoch (workers load the compiled annealer), the speed-up and parallel efficiency
 the workers (``put``), the tasks' own compute, and the rest of a ``map`` (submitting,
 scheduling, gathering the gradients).
 
-    python experiments/bench_scaleout.py [--samplers numpy,neal] [--workers 1,2,4] [--quick]
+    python experiments/bench_scaleout.py [--samplers numpy,neal] [--layouts 100/25,1000/250]
+                                         [--workers 1,2,4] [--quick]
 """
 
 from __future__ import annotations
@@ -65,12 +66,13 @@ class Timed(LocalScheduler):
         self.clock = dict.fromkeys(self.clock, 0)
 
 
-def run(sampler, scheduler, train, args):
+def run(sampler, layout, scheduler, train, args):
     """Warm-up epoch, then ``args.epochs`` timed epochs: (model, seconds per epoch, clock)."""
     timer = Timed(scheduler)
-    model = LayerSweepClassifier(sampler=sampler, batch_size=args.batch_size,
-                                 shard_size=args.shard_size, lr_W=args.lr, lr_b=args.lr,
-                                 epochs=1, random_state=args.seed, scheduler=timer)
+    batch, shard = layout
+    lr = [rate * batch / 10 for rate in LayerSweepClassifier().get_params()["lr_W"]]
+    model = LayerSweepClassifier(sampler=sampler, batch_size=batch, shard_size=shard, lr_W=lr,
+                                 lr_b=lr, epochs=1, random_state=args.seed, scheduler=timer)
     model.fit(train.X, train.y)
     timer.reset()
     model.train_to(train.X, train.y, 1 + args.epochs)
@@ -83,10 +85,8 @@ def main(argv=None):
     parser.add_argument("--samplers", default="numpy,neal")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per setting")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--shard-size", type=int, default=25)
-    parser.add_argument("--lr", default="0.05,0.015",
-                        help="rates per update (10x the defaults for 10x the batch)")
+    parser.add_argument("--layouts", default="100/25,1000/250",
+                        help="minibatch / shard sizes, comma-separated")
     parser.add_argument("--train-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="200 digits, 1 epoch, 1-2 workers")
@@ -94,27 +94,33 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.train_size, args.epochs, args.workers, args.samplers = 200, 1, "1,2", "numpy"
-    args.lr = [float(v) for v in args.lr.split(",")]
+        args.layouts = "100/25"
+    layouts = [tuple(int(v) for v in text.split("/")) for text in args.layouts.split(",")]
     os.makedirs(args.out, exist_ok=True)
     train = datasets.split(datasets.load("mnist5k"), args.train_size, 0)["train"]
     counts = [int(n) for n in args.workers.split(",")]
     rows = []
     load_before = os.getloadavg()[0]
-    for sampler in args.samplers.split(","):
-        reference, seconds, clock = run(sampler, LocalScheduler(), train, args)
-        base = float(np.median(seconds))
-        rows.append(row_of(sampler, "local", 1, seconds, clock, base, True))
-        for n in counts:
-            with make_scheduler(f"processes:{n}") as scheduler:
-                model, seconds, clock = run(sampler, scheduler, train, args)
-            same = all(np.array_equal(u, v) for u, v in
-                       zip(reference.network_.W[1:] + reference.network_.b[1:],
-                           model.network_.W[1:] + model.network_.b[1:]))
-            rows.append(row_of(sampler, f"processes:{n}", n, seconds, clock, base, same))
+    schedulers = {n: make_scheduler(f"processes:{n}") for n in counts}
+    try:
+        for sampler in args.samplers.split(","):
+            for layout in layouts:
+                reference, seconds, clock = run(sampler, layout, LocalScheduler(), train, args)
+                base = float(np.median(seconds))
+                rows.append(row_of(sampler, layout, "local", 1, seconds, clock, base, True))
+                for n, scheduler in schedulers.items():
+                    model, seconds, clock = run(sampler, layout, scheduler, train, args)
+                    same = all(np.array_equal(u, v) for u, v in
+                               zip(reference.network_.W[1:] + reference.network_.b[1:],
+                                   model.network_.W[1:] + model.network_.b[1:]))
+                    rows.append(row_of(sampler, layout, f"processes:{n}", n, seconds, clock,
+                                       base, same))
+    finally:
+        for scheduler in schedulers.values():
+            scheduler.close()
     load_after = os.getloadavg()[0]
     for row in rows:
         row.update(load_before=load_before, load_after=load_after, cores=os.cpu_count(),
-                   batch_size=args.batch_size, shard_size=args.shard_size,
                    images=args.train_size)
     report(rows, args)
     with open(os.path.join(args.out, "bench_scaleout.csv"), "w", newline="") as handle:
@@ -124,10 +130,11 @@ def main(argv=None):
     plot(rows, os.path.join(args.out, "bench_scaleout.png"), args)
 
 
-def row_of(sampler, scheduler, workers, seconds, clock, base, same) -> dict:
+def row_of(sampler, layout, scheduler, workers, seconds, clock, base, same) -> dict:
     epoch = float(np.median(seconds))
     updates = max(clock["updates"], 1)
-    return {"sampler": sampler, "scheduler": scheduler, "workers": workers,
+    return {"sampler": sampler, "batch_size": layout[0], "shard_size": layout[1],
+            "scheduler": scheduler, "workers": workers,
             "epoch_seconds": epoch, "speedup": base / epoch,
             "efficiency": base / epoch / workers,
             "put_ms_per_update": 1000 * clock["put"] / updates,
@@ -138,12 +145,14 @@ def row_of(sampler, scheduler, workers, seconds, clock, base, same) -> dict:
 
 
 def report(rows, args):
-    print(f"784-120-40 QP m=20, {args.train_size} digits, batch {args.batch_size} in shards "
-          f"of {args.shard_size}, {os.cpu_count()} cores; median of {args.epochs} epochs")
-    print(f"{'sampler':7s} {'scheduler':12s} {'s/epoch':>8s} {'speed-up':>8s} "
-          f"{'efficiency':>10s} {'put ms':>7s} {'compute ms':>10s} {'other ms':>9s} same")
+    print(f"784-120-40 QP m=20, {args.train_size} digits, {os.cpu_count()} cores; median of "
+          f"{args.epochs} epochs; times per update")
+    print(f"{'sampler':7s} {'batch/shard':>11s} {'scheduler':12s} {'s/epoch':>8s} "
+          f"{'speed-up':>8s} {'efficiency':>10s} {'put ms':>7s} {'compute ms':>10s} "
+          f"{'other ms':>9s} same")
     for r in rows:
-        print(f"{r['sampler']:7s} {r['scheduler']:12s} {r['epoch_seconds']:8.3f} "
+        layout = f"{r['batch_size']}/{r['shard_size']}"
+        print(f"{r['sampler']:7s} {layout:>11s} {r['scheduler']:12s} {r['epoch_seconds']:8.3f} "
               f"{r['speedup']:8.2f} {r['efficiency']:10.2f} {r['put_ms_per_update']:7.1f} "
               f"{r['compute_ms_per_update']:10.1f} {r['map_overhead_ms_per_update']:9.1f} "
               f"{'yes' if r['identical_to_local'] else 'NO'}", flush=True)
@@ -156,17 +165,19 @@ def plot(rows, path, args):
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for sampler in dict.fromkeys(r["sampler"] for r in rows):
-        mine = [r for r in rows if r["sampler"] == sampler and r["scheduler"] != "local"]
-        local = next(r for r in rows if r["sampler"] == sampler and r["scheduler"] == "local")
+    for key in dict.fromkeys((r["sampler"], r["batch_size"], r["shard_size"]) for r in rows):
+        mine = [r for r in rows if (r["sampler"], r["batch_size"], r["shard_size"]) == key]
+        local = next(r for r in mine if r["scheduler"] == "local")
+        mine = [r for r in mine if r["scheduler"] != "local"]
+        name = f"{key[0]} {key[1]}/{key[2]}"
         line, = left.plot([r["workers"] for r in mine], [r["epoch_seconds"] for r in mine],
-                          "o-", label=f"{sampler}: Dask workers")
+                          "o-", label=f"{name}: Dask workers")
         left.axhline(local["epoch_seconds"], ls="--", color=line.get_color(),
-                     label=f"{sampler}: this process")
+                     label=f"{name}: this process")
         right.plot([r["workers"] for r in mine], [r["efficiency"] for r in mine], "o-",
-                   color=line.get_color(), label=sampler)
+                   color=line.get_color(), label=name)
     left.set(xlabel="worker processes", ylabel="seconds per epoch", yscale="log",
-             title=f"batch {args.batch_size}, shards of {args.shard_size}")
+             title="784-120-40 QP; batch/shard sizes")
     right.axvline(os.cpu_count(), color="grey", ls=":", label="cores")
     right.set(xlabel="worker processes", ylabel="parallel efficiency (speed-up / workers)",
               ylim=(0, 1.1))

@@ -14,11 +14,14 @@ QUICK_RUNS = [
     ("qp_vs_ep.py", ["--quick"], ["curves.csv", "curves.png"], "heldout err"),
     ("bench_sampler.py", ["--quick"], ["bench_sampler.png"], "speed x"),
     ("bench_epoch.py", ["--epochs", "1", "--train-size", "100"], ["bench_epoch.csv"], "s/epoch"),
+    ("bench_scaleout.py", ["--quick"], ["bench_scaleout.csv", "bench_scaleout.png"], "efficiency"),
     ("depth.py", ["--quick", "--nets", "shallow,deep", "--variants", "default,rescaled",
                   "--rules", "qp"], ["curves.csv", "curves.png"], "120-120-40"),
     ("samples_m.py", ["--quick"], ["samples_m.csv", "samples_m.png"], "train error (1 epoch)"),
     ("wall_time.py", ["--quick"], ["wall_time.csv", "wall_time.png"], "to 88%"),
     ("landscape.py", ["--quick"], ["landscape.png", "stages.csv"], "predict their image's class"),
+    ("scaling.py", ["--quick"], ["curves.csv", "exponents.csv", "scaling.png"],
+     "scaling exponent z"),
 ]
 
 
