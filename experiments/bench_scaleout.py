@@ -84,7 +84,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samplers", default="numpy,neal")
     parser.add_argument("--workers", default="1,2,4")
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per setting")
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per setting")
     parser.add_argument("--layouts", default="100/25,1000/250",
                         help="minibatch / shard sizes, comma-separated")
     parser.add_argument("--train-size", type=int, default=1000)
@@ -101,23 +101,26 @@ def main(argv=None):
     counts = [int(n) for n in args.workers.split(",")]
     rows = []
     load_before = os.getloadavg()[0]
-    schedulers = {n: make_scheduler(f"processes:{n}") for n in counts}
-    try:
-        for sampler in args.samplers.split(","):
-            for layout in layouts:
-                reference, seconds, clock = run(sampler, layout, LocalScheduler(), train, args)
-                base = float(np.median(seconds))
-                rows.append(row_of(sampler, layout, "local", 1, seconds, clock, base, True))
-                for n, scheduler in schedulers.items():
-                    model, seconds, clock = run(sampler, layout, scheduler, train, args)
-                    same = all(np.array_equal(u, v) for u, v in
-                               zip(reference.network_.W[1:] + reference.network_.b[1:],
-                                   model.network_.W[1:] + model.network_.b[1:]))
-                    rows.append(row_of(sampler, layout, f"processes:{n}", n, seconds, clock,
-                                       base, same))
-    finally:
-        for scheduler in schedulers.values():
-            scheduler.close()
+    settings = [(sampler, layout) for sampler in args.samplers.split(",") for layout in layouts]
+    reference, base = {}, {}
+    for sampler, layout in settings:  # this process first, with no cluster running
+        reference[sampler, layout], seconds, clock = run(sampler, layout, LocalScheduler(),
+                                                         train, args)
+        base[sampler, layout] = float(np.median(seconds))
+        rows.append(row_of(sampler, layout, "local", 1, seconds, clock, base[sampler, layout],
+                           True))
+    for n in counts:  # one cluster at a time
+        with make_scheduler(f"processes:{n}") as scheduler:
+            for sampler, layout in settings:
+                model, seconds, clock = run(sampler, layout, scheduler, train, args)
+                ref = reference[sampler, layout].network_
+                same = all(np.array_equal(u, v) for u, v in
+                           zip(ref.W[1:] + ref.b[1:], model.network_.W[1:] + model.network_.b[1:]))
+                rows.append(row_of(sampler, layout, f"processes:{n}", n, seconds, clock,
+                                   base[sampler, layout], same))
+    order = {key: k for k, key in enumerate(settings)}
+    rows.sort(key=lambda r: (order[r["sampler"], (r["batch_size"], r["shard_size"])],
+                             r["workers"] if r["scheduler"] != "local" else 0))
     load_after = os.getloadavg()[0]
     for row in rows:
         row.update(load_before=load_before, load_after=load_after, cores=os.cpu_count(),

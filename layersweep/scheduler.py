@@ -119,8 +119,9 @@ class DaskScheduler(LocalScheduler):
                     results[where[future.key]] = result
                     on_result(where[future.key], result)
                 return results
-        finally:
-            self.client.cancel(futures)
+        except BaseException:
+            self.client.cancel(futures)  # nothing of a failed map keeps running
+            raise
 
     def close(self) -> None:
         """Close the client, and the cluster if this scheduler started it."""
