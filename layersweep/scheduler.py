@@ -16,8 +16,11 @@ Dask is an optional dependency: ``pip install 'layersweep[distributed]'``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import signal
+import threading
 import uuid
 
 from .exceptions import SchedulerError
@@ -160,6 +163,38 @@ class _lost_workers:
         return False
 
 
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """SIGINT ignored while worker processes start: they inherit it (a terminal's Ctrl-C
+    reaches every process of the group), so an interrupt stops training cleanly here instead
+    of killing the workers in the middle of an update."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_sigint() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ignore_ctrl_c_plugin():
+    """A Dask worker plugin that ignores SIGINT in every worker of a local cluster, also in
+    workers that replace dead ones."""
+    from distributed import WorkerPlugin
+
+    class IgnoreCtrlC(WorkerPlugin):
+        def setup(self, worker):
+            _ignore_sigint()
+
+    return IgnoreCtrlC()
+
+
 def _dask():
     try:
         import distributed
@@ -189,11 +224,15 @@ def make_scheduler(spec="local"):
             raise SchedulerError(f"processes:N needs a positive number of workers, e.g. "
                                  f"processes:2 (or local); got {spec!r}")
         distributed = _dask()
-        # one thread per worker, and numba's threads off: the workers are the parallelism
-        cluster = distributed.LocalCluster(
-            n_workers=int(count), threads_per_worker=1, processes=True,
-            dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
-        return DaskScheduler(distributed.Client(cluster), cluster, spec)
+        # one thread per worker, and numba's threads off: the workers are the parallelism;
+        # Ctrl-C is for this process (which stops after the current update), not the workers
+        with _workers_ignore_ctrl_c():
+            cluster = distributed.LocalCluster(
+                n_workers=int(count), threads_per_worker=1, processes=True,
+                dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
+        client = distributed.Client(cluster)
+        client.register_plugin(_ignore_ctrl_c_plugin(), name="layersweep-ignore-ctrl-c")
+        return DaskScheduler(client, cluster, spec)
     if "://" in spec:
         distributed = _dask()
         try:

@@ -151,6 +151,15 @@ def test_work_lost_beyond_repair_raises_and_changes_nothing(digits):
     same_run(fitted(digits.X, digits.y, "local"), model)
 
 
+def test_ctrl_c_is_for_the_driver_not_the_local_workers(cluster):
+    """A terminal's SIGINT reaches every process of its group: the workers ignore it, so the
+    driver finishes its update and writes a checkpoint instead of losing its workers."""
+    dispositions = cluster.client.run(signal.getsignal, signal.SIGINT)
+    assert len(dispositions) == 2
+    assert all(d == signal.SIG_IGN for d in dispositions.values())
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # restored here
+
+
 def test_dask_scheduler_wraps_a_client(cluster):
     wrapped = make_scheduler(cluster.client)
     assert isinstance(wrapped, DaskScheduler) and wrapped.workers == 2

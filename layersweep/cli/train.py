@@ -355,7 +355,9 @@ def run(args) -> int:
     every, keep = args.checkpoint_every, args.keep
     hint = (f"layersweep train --resume {shlex.quote(out)}"
             + (f" --checkpoint-every {every}" if every else "")
-            + (f" --keep {keep}" if keep > 1 else ""))
+            + (f" --keep {keep}" if keep > 1 else "")
+            + (f" --scheduler {shlex.quote(args.scheduler)}" if args.scheduler != "local"
+               else ""))
     started = time.perf_counter()
 
     with _StopRequest() as stop:
@@ -416,7 +418,7 @@ def run(args) -> int:
             raise SchedulerError(
                 f"{exc}. The run is saved in {out} (epoch {trainer.epoch + 1}, "
                 f"{trainer.position}/{len(train)} images, {trainer.steps} updates); resume "
-                f"with: {hint} (add --scheduler to use a cluster again)") from None
+                f"with: {hint}") from None
         except KeyboardInterrupt:
             _report_stop(None, out, hint, model, config, len(train))
             return 130
