@@ -86,24 +86,18 @@ class DaskScheduler(LocalScheduler):
         self.spec = spec or str(getattr(client.scheduler, "address", "dask"))
 
     @property
-    def dashboard(self) -> str | None:
-        """Address of the cluster's Dask dashboard (if bokeh is installed)."""
-        return getattr(self.client, "dashboard_link", None)
-
-    @property
     def workers(self) -> int:
         """Workers currently connected."""
         return len(self.client.scheduler_info().get("workers", {}))
 
     def put(self, obj):
-        try:
-            pickle.dumps(obj)
-        except Exception as exc:
-            raise SchedulerError(
-                f"{type(obj).__name__} cannot be sent to Dask workers ({exc}); run it with "
-                f"--scheduler local") from None
         with _lost_workers("sending data to the workers"):
-            return self.client.scatter(obj, broadcast=True, hash=False)
+            try:
+                return self.client.scatter(obj, broadcast=True, hash=False)
+            except (TypeError, AttributeError, pickle.PicklingError) as exc:  # serialization
+                raise SchedulerError(
+                    f"{type(obj).__name__} cannot be sent to Dask workers ({exc}); run it with "
+                    f"--scheduler local") from None
 
     def map(self, fn, items, *shared, on_result=None) -> list:
         from distributed import as_completed

@@ -4,6 +4,7 @@ that never leave silently wrong parameters."""
 import os
 import signal
 import sys
+import threading
 
 import cloudpickle
 import dask
@@ -70,7 +71,7 @@ def test_an_unreachable_cluster_is_a_clear_error(monkeypatch):
 
 def test_an_object_workers_cannot_receive_is_refused(cluster):
     with pytest.raises(SchedulerError, match="cannot be sent"):
-        cluster.put(lambda: (yield))
+        cluster.put({"lock": threading.Lock()})  # what a network client holds
 
 
 def test_the_cluster_trains_an_epoch_of_200_digits_bit_for_bit_as_this_process(cluster, digits):
