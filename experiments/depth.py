@@ -4,8 +4,12 @@ Each network is trained on the 1000 bundled MNIST training digits with QP (m = 2
 samples) and EP, evaluated after every epoch on the 3900 held-out digits; per-block figures
 (energy gap between free samples and the nudged state, fraction of free samples already
 correct) are kept. Variants of the sweep (which value freezes the layer above a lower block,
-initial scales, per-layer learning rates) are named presets below. Writes
-experiments/results/depth/curves.csv and curves.png and prints a summary table.
+initial scales, per-layer learning rates, their decay, sweeps) are named presets below.
+Writes curves.csv and curves.png under ``--out`` (experiments/results/depth/) and prints a
+summary table. The variants beyond ``rescaled``:
+
+    python experiments/depth.py --nets wide,deep --variants decay,decay-slower,decay-sweeps64 \
+        --rules qp --out experiments/results/depth-variants
 
     python experiments/depth.py [--nets shallow,deep,wide,deeper] [--variants default]
                                 [--rules qp,ep] [--epochs 20] [--seeds 0] [--quick]
@@ -22,6 +26,7 @@ import numpy as np
 
 from layersweep import data as datasets
 from layersweep.estimator import LayerSweepClassifier
+from layersweep.rules import LearningRates
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,6 +46,13 @@ VARIANTS = {
     # weaker initial hidden-hidden (x0.4) and hidden-output (x0.5) couplings, half the input
     # rate, a slow middle coupling: no layer's field swamps the others at the start
     "rescaled": {"init_scale": "rescaled", "lr": "slow-middle"},
+    # rescaled, with every rate decaying as 1 / (1 + (epoch - 1) / 5)
+    "decay": {"init_scale": "rescaled", "lr": "slow-middle", "decay": 5.0},
+    # decay, with an even slower middle coupling (base / 15 instead of base / 6)
+    "decay-slower": {"init_scale": "rescaled", "lr": "slower-middle", "decay": 5.0},
+    # decay, with twice the sweeps per read
+    "decay-sweeps64": {"init_scale": "rescaled", "lr": "slow-middle", "decay": 5.0,
+                       "sweeps": 64},
 }
 
 
@@ -51,10 +63,31 @@ def variant_params(name: str, hidden: tuple, base_lr: tuple) -> dict:
     if params.pop("init_scale", None) == "rescaled" and depth > 2:
         params["init_scale"] = [1.0] + [0.4] * (depth - 2) + [0.5]
     lr = [base_lr[0]] + [base_lr[1]] * (depth - 1)
-    if params.pop("lr", None) == "slow-middle" and depth > 2:
-        lr = [base_lr[0] / 2] + [base_lr[1] / 6] * (depth - 2) + [base_lr[1] / 2]
+    middle = {"slow-middle": 6, "slower-middle": 15}.get(params.pop("lr", None))
+    if middle and depth > 2:
+        lr = [base_lr[0] / 2] + [base_lr[1] / middle] * (depth - 2) + [base_lr[1] / 2]
     params["lr_W"] = params["lr_b"] = lr
     return params
+
+
+def train(params: dict, hidden, rule, seed, epochs, splits, heldout) -> LayerSweepClassifier:
+    """One run; a ``decay`` entry scales every learning rate by 1 / (1 + (epoch - 1) / decay)
+    before each epoch."""
+    params = dict(params)
+    decay = params.pop("decay", None)
+    model = LayerSweepClassifier(hidden_layer_sizes=hidden, rule=rule, epochs=epochs,
+                                 random_state=seed, **params)
+    evals = {"heldout": (heldout.X, heldout.y)}
+    if decay is None:
+        return model.fit(splits["train"].X, splits["train"].y, eval_sets=evals)
+    model.set_params(epochs=1).fit(splits["train"].X, splits["train"].y, eval_sets=evals)
+    base = model.trainer_.rates
+    for epoch in range(2, epochs + 1):
+        factor = 1.0 / (1.0 + (epoch - 1) / decay)
+        model.trainer_.rates = LearningRates([r * factor for r in base.W],
+                                             [r * factor for r in base.b])
+        model.train_to(splits["train"].X, splits["train"].y, epoch, eval_sets=evals)
+    return model
 
 
 def main(argv=None):
@@ -85,10 +118,7 @@ def main(argv=None):
             for rule in args.rules.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     params = variant_params(variant, hidden, base_lr)
-                    model = LayerSweepClassifier(hidden_layer_sizes=hidden, rule=rule,
-                                                 epochs=epochs, random_state=seed, **params)
-                    model.fit(splits["train"].X, splits["train"].y,
-                              eval_sets={"heldout": (heldout.X, heldout.y)})
+                    model = train(params, hidden, rule, seed, epochs, splits, heldout)
                     label = "-".join(str(n) for n in model.network_.sizes)
                     for row in model.history_:
                         rows.append(dict(row, net=label, variant=variant, rule=rule, seed=seed))
