@@ -53,6 +53,9 @@ VARIANTS = {
     # decay, with twice the sweeps per read
     "decay-sweeps64": {"init_scale": "rescaled", "lr": "slow-middle", "decay": 5.0,
                        "sweeps": 64},
+    # rescaled, with a greedy start: the first 5 of the epochs train the shallow net
+    # input - first hidden layer - output (L = 2); the deep net then starts from its W^1, b^1
+    "greedy": {"init_scale": "rescaled", "lr": "slow-middle", "greedy": 5},
 }
 
 
@@ -70,24 +73,35 @@ def variant_params(name: str, hidden: tuple, base_lr: tuple) -> dict:
     return params
 
 
-def train(params: dict, hidden, rule, seed, epochs, splits, heldout) -> LayerSweepClassifier:
-    """One run; a ``decay`` entry scales every learning rate by 1 / (1 + (epoch - 1) / decay)
-    before each epoch."""
+def train(params: dict, hidden, rule, seed, epochs, splits, heldout):
+    """One run: ``(model, history)``. A ``decay`` entry scales every learning rate by
+    1 / (1 + (epoch - 1) / decay) before each epoch; ``greedy`` epochs first train the
+    shallow net (input, first hidden layer, output) and hand its input coupling to the deep
+    net, which trains for the remaining epochs (the history holds both)."""
     params = dict(params)
     decay = params.pop("decay", None)
-    model = LayerSweepClassifier(hidden_layer_sizes=hidden, rule=rule, epochs=epochs,
-                                 random_state=seed, **params)
+    greedy = min(params.pop("greedy", 0), epochs - 1) if len(hidden) > 1 else 0
+    X, y = splits["train"].X, splits["train"].y
     evals = {"heldout": (heldout.X, heldout.y)}
-    if decay is None:
-        return model.fit(splits["train"].X, splits["train"].y, eval_sets=evals)
-    model.set_params(epochs=1).fit(splits["train"].X, splits["train"].y, eval_sets=evals)
+    history = []
+    if greedy:
+        shallow = LayerSweepClassifier(hidden_layer_sizes=hidden[:1], rule=rule, epochs=greedy,
+                                       random_state=seed).fit(X, y, eval_sets=evals)
+        history = [dict(row, phase="shallow") for row in shallow.history_]
+    model = LayerSweepClassifier(hidden_layer_sizes=hidden, rule=rule, epochs=0,
+                                 random_state=seed, **params).fit(X, y)
+    if greedy:
+        model.network_.W[1][...] = shallow.network_.W[1]
+        model.network_.b[1][...] = shallow.network_.b[1]
     base = model.trainer_.rates
-    for epoch in range(2, epochs + 1):
-        factor = 1.0 / (1.0 + (epoch - 1) / decay)
-        model.trainer_.rates = LearningRates([r * factor for r in base.W],
-                                             [r * factor for r in base.b])
-        model.train_to(splits["train"].X, splits["train"].y, epoch, eval_sets=evals)
-    return model
+    for epoch in range(1, epochs - greedy + 1):
+        if decay is not None:
+            factor = 1.0 / (1.0 + (epoch - 1) / decay)
+            model.trainer_.rates = LearningRates([r * factor for r in base.W],
+                                                 [r * factor for r in base.b])
+        model.train_to(X, y, epoch, eval_sets=evals)
+    history += [dict(row, epoch=row["epoch"] + greedy) for row in model.history_]
+    return model, history
 
 
 def main(argv=None):
@@ -118,15 +132,15 @@ def main(argv=None):
             for rule in args.rules.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     params = variant_params(variant, hidden, base_lr)
-                    model = train(params, hidden, rule, seed, epochs, splits, heldout)
+                    model, history = train(params, hidden, rule, seed, epochs, splits, heldout)
                     label = "-".join(str(n) for n in model.network_.sizes)
-                    for row in model.history_:
+                    for row in history:
                         rows.append(dict(row, net=label, variant=variant, rule=rule, seed=seed))
-                    last = model.history_[-1]
-                    best = min(r["heldout_error"] for r in model.history_)
+                    last = history[-1]
+                    best = min(r["heldout_error"] for r in history)
                     print(f"{label:18s} {variant:10s} {rule}  seed {seed}: heldout error "
                           f"{last['heldout_error']:.3f} (best {best:.3f}) after {epochs} epochs, "
-                          f"{sum(r['seconds'] for r in model.history_):.0f} s training", flush=True)
+                          f"{sum(r['seconds'] for r in history):.0f} s training", flush=True)
     keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("net", "variant", "rule",
                                                                           "seed", "epoch"), k))
     with open(os.path.join(args.out, "curves.csv"), "w", newline="") as handle:
