@@ -198,6 +198,16 @@ def _dask():
     return distributed
 
 
+def check_spec(spec: str) -> str:
+    """``spec`` if it names a scheduler :func:`make_scheduler` can start or reach (its form
+    only: nothing is started); else :class:`SchedulerError`."""
+    count = spec.partition(":")[2] if spec.startswith("processes:") else "1"
+    if spec in ("local", "processes") or "://" in spec or (
+            spec.startswith("processes:") and count.isdigit() and int(count) >= 1):
+        return spec
+    raise SchedulerError(f"scheduler must be {SPECS}, e.g. processes:2; got {spec!r}")
+
+
 def make_scheduler(spec="local"):
     """A scheduler from a spec: ``"local"``, ``"processes"`` (one process per core),
     ``"processes:N"``, a scheduler address (``tcp://host:8786``, ``tls://...``), a
@@ -210,13 +220,11 @@ def make_scheduler(spec="local"):
             return DaskScheduler(spec)
         raise SchedulerError(f"scheduler must be {SPECS} or a distributed.Client; got "
                              f"{type(spec).__name__}")
+    check_spec(spec)
     if spec == "local":
         return LocalScheduler()
-    if spec == "processes" or spec.startswith("processes:"):
+    if spec.startswith("processes"):
         count = spec.partition(":")[2] or str(os.cpu_count() or 1)
-        if not count.isdigit() or int(count) < 1:
-            raise SchedulerError(f"processes:N needs a positive number of workers, e.g. "
-                                 f"processes:2 (or local); got {spec!r}")
         distributed = _dask()
         # one thread per worker, and numba's threads off: the workers are the parallelism;
         # Ctrl-C is for this process (which stops after the current update), not the workers
@@ -227,14 +235,12 @@ def make_scheduler(spec="local"):
         client = distributed.Client(cluster)
         client.register_plugin(_ignore_ctrl_c_plugin(), name="layersweep-ignore-ctrl-c")
         return DaskScheduler(client, cluster, spec)
-    if "://" in spec:
-        distributed = _dask()
-        try:
-            client = distributed.Client(spec, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            raise SchedulerError(
-                f"cannot reach a Dask scheduler at {spec!r} ({exc}): start one with "
-                f"`dask scheduler` and workers with `dask worker {spec}` (each with layersweep "
-                f"installed), or use --scheduler local") from None
-        return DaskScheduler(client, spec=spec)
-    raise SchedulerError(f"scheduler must be {SPECS}; got {spec!r}")
+    distributed = _dask()  # an address
+    try:
+        client = distributed.Client(spec, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerError(
+            f"cannot reach a Dask scheduler at {spec!r} ({exc}): start one with "
+            f"`dask scheduler` and workers with `dask worker {spec}` (each with layersweep "
+            f"installed), or use --scheduler local") from None
+    return DaskScheduler(client, spec=spec)

@@ -40,6 +40,8 @@ def test_train_prints_lines_and_a_table(npz, tmp_path, capsys):
     (["--layers", "12,10,8"], "data has 3 classes"),
     (["--train-size", "500"], "lower --train-size"),
     (["--lr-w", "fast"], "comma-separated numbers"),
+    (["--data", "mnist:nowhere"], "no MNIST files"),
+    (["--scheduler", "processes:2"], "--shard-size"),
 ])
 def test_bad_input_exits_2_with_a_message(npz, tmp_path, capsys, argv, message):
     base = ["train", "--redundancy", "2", "--data", npz, "--train-size", "30", "--test-size", "30",
@@ -55,3 +57,9 @@ def test_evaluate_refuses_a_non_run_file(tmp_path, capsys):
     (tmp_path / "x.h5").write_bytes(b"nothing")
     assert main(["evaluate", str(tmp_path / "x.h5")]) == 2
     assert "corrupt or truncated" in capsys.readouterr().err
+
+
+def test_a_malformed_scheduler_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--scheduler", "threads:2", "--shard-size", "2"])
+    assert stop.value.code == 2 and "processes:N" in capsys.readouterr().err

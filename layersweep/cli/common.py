@@ -8,8 +8,9 @@ import sys
 import argparse
 
 from .. import data as datasets
-from ..exceptions import ArchitectureError, DataError
+from ..exceptions import ArchitectureError, DataError, SchedulerError
 from ..network import parse_layers
+from ..scheduler import check_spec
 
 
 def layers_arg(text: str) -> list[int]:
@@ -18,6 +19,14 @@ def layers_arg(text: str) -> list[int]:
     try:
         return parse_layers(text)
     except ArchitectureError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def scheduler_arg(text: str) -> str:
+    """``--scheduler`` for argparse: a malformed spec is a usage error (nothing is started)."""
+    try:
+        return check_spec(text)
+    except SchedulerError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 

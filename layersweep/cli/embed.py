@@ -24,7 +24,7 @@ from tqdm import tqdm
 from layersweep.embedding import (DEFAULT_TIMEOUT, ENV_VAR, EmbeddingCache, blocks_of,
                                   cached_block_embedding, find_block_embedding, with_copies)
 from layersweep.exceptions import BlockTooLargeError, EmbeddingError
-from layersweep.cli.common import layers_arg
+from layersweep.cli.common import layers_arg, scheduler_arg
 from layersweep.scheduler import make_scheduler
 from layersweep.topology import resolve_target
 
@@ -65,7 +65,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="time limit of find_embedding when busclique fails "
                              "(default %(default)g)")
     parser.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
-    parser.add_argument("--scheduler", default="local",
+    parser.add_argument("--scheduler", default="local", type=scheduler_arg,
                         help="where searches run: local (default), processes[:N] (a Dask "
                              "LocalCluster) or a Dask scheduler address tcp://host:8786")
     parser.add_argument("--json", action="store_true",

@@ -29,8 +29,8 @@ from ..estimator import LayerSweepClassifier
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
-from ..scheduler import make_scheduler
-from .common import add_data_options, emit_json, layers_arg, load_splits, table
+from .common import (add_data_options, emit_json, layers_arg, load_splits, scheduler_arg,
+                     table)
 
 #: config keys that define a run: changing one on --resume needs --allow-changes
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
@@ -137,7 +137,7 @@ def add_parser(subparsers):
                    help="bias learning rates, one or one per layer (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="the run's one seed (default 0)")
     s = p.add_argument_group("scale-out (Dask)")
-    s.add_argument("--scheduler", default="local",
+    s.add_argument("--scheduler", default="local", type=scheduler_arg,
                    help="where minibatch shards are sampled: local (default, this process), "
                         "processes or processes:N (a Dask LocalCluster), or the address of a "
                         "Dask scheduler, tcp://host:8786; the numbers do not depend on it")
