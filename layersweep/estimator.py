@@ -18,7 +18,7 @@ from .rules import LearningRates
 from .samplers import make_sampler
 from .scheduler import LocalScheduler, make_scheduler
 from .sweep import SweepConfig
-from .train import Trainer, error_rate, predict, predict_states
+from .train import Trainer, check_shard_size, error_rate, predict, predict_states
 
 RULES = ("qp", "ep")
 
@@ -226,6 +226,7 @@ class LayerSweepClassifier:
         checked = {name: check_data(Xe, ye, features=X.shape[1], classes=len(self.classes_))
                    for name, (Xe, ye) in (eval_sets or {}).items()}
         trainer = self.trainer_
+        check_shard_size(self.shard_size)
         trainer.shard_size = self.shard_size
         scheduler = make_scheduler(self.scheduler)
         if scheduler.distributed and (self.shard_size is None

@@ -87,10 +87,7 @@ class Trainer:
     _sampler_on: tuple = field(default=None, init=False, repr=False)  # (scheduler, handle)
 
     def __post_init__(self):
-        if self.shard_size is not None and (not isinstance(self.shard_size, (int, np.integer))
-                                            or self.shard_size < 1):
-            raise ArchitectureError(
-                f"shard_size must be a positive integer or None; got {self.shard_size!r}")
+        check_shard_size(self.shard_size)
 
     def step(self, x: np.ndarray, y: np.ndarray, *, shared=None, rows=None) -> list:
         """One parameter update from a minibatch: a forward and a backward sweep per shard.
@@ -196,6 +193,14 @@ def take_tally(sampler) -> dict:
     such as QPU calls and access time), or ``{}`` for samplers that keep no tally."""
     take = getattr(sampler, "take_tally", None)
     return take() if take is not None else {}
+
+
+def check_shard_size(shard_size) -> None:
+    """A shard size is a positive integer or None (the whole minibatch)."""
+    if shard_size is not None and (not isinstance(shard_size, (int, np.integer))
+                                   or isinstance(shard_size, bool) or shard_size < 1):
+        raise ArchitectureError(f"shard_size must be a positive integer or None; got "
+                                f"{shard_size!r}")
 
 
 def shard_bounds(n: int, shard_size: int | None) -> list:

@@ -56,6 +56,12 @@ def test_shard_bounds_cut_a_minibatch_in_order():
     assert shard_bounds(3, 10) == [(0, 3)]
 
 
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "10", True])
+def test_a_shard_size_must_be_a_positive_integer(digits, bad):
+    with pytest.raises(ValueError, match="shard_size"):
+        fitted(digits.X[:50], digits.y[:50], "local", shard_size=bad)
+
+
 def test_specs_that_cannot_work_say_what_to_give():
     assert isinstance(make_scheduler("local"), LocalScheduler)
     for bad in ("threads", "processes:0", "processes:x", 3):
