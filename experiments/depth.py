@@ -4,10 +4,14 @@ Each network is trained on the 1000 bundled MNIST training digits with QP (m = 2
 samples) and EP, evaluated after every epoch on the 3900 held-out digits; per-block figures
 (energy gap between free samples and the nudged state, fraction of free samples already
 correct) are kept. Variants of the sweep (which value freezes the layer above a lower block,
-initial scales, per-layer learning rates, their decay, sweeps) are named presets below.
-Writes curves.csv and curves.png under ``--out`` (experiments/results/depth/) and prints a
-summary table. The variants beyond ``rescaled``:
+initial scales, per-layer learning rates, their decay, a greedy start) are named presets
+below. Writes curves.csv and curves.png under ``--out`` (experiments/results/depth/) and
+prints a summary table. The committed results:
 
+    python experiments/depth.py --nets shallow,deep,wide --variants paper,rescaled,default \
+        --rules qp,ep
+    python experiments/depth.py --nets shallow,deep,wide --variants default --rules qp \
+        --seeds 0,1,2 --out experiments/results/depth-greedy
     python experiments/depth.py --nets wide,deep --variants decay,decay-slower,decay-sweeps64 \
         --rules qp --out experiments/results/depth-variants
 
@@ -25,7 +29,7 @@ import time
 import numpy as np
 
 from layersweep import data as datasets
-from layersweep.estimator import LayerSweepClassifier
+from layersweep.estimator import GREEDY_EPOCHS, LayerSweepClassifier
 from layersweep.rules import LearningRates
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,25 +41,32 @@ NETS = {
     "deeper": (256, 128, 64),   # 784-256-128-64-40
 }
 
-#: sweep variants for deep nets: estimator parameters, each per coupling layer where it matters
+#: sweep variants for deep nets: estimator parameters (per coupling layer where it matters)
 VARIANTS = {
-    # the package defaults: the layer above a lower block frozen at the wrong-class reference
+    # the package's defaults: for a deep net the rescaled initialisation, per-layer rates
+    # from the shallow pair (W^1 x 1/2, hidden-hidden x 1/6, top x 1/2) and a greedy start of
+    # 5 epochs (the shallow net input - first hidden layer - output, then the deep net)
     "default": {},
-    # DESIGN §3 as first written: neighbours frozen at their free values
-    "free-above": {"frozen_above": "free"},
-    # weaker initial hidden-hidden (x0.4) and hidden-output (x0.5) couplings, half the input
-    # rate, a slow middle coupling: no layer's field swamps the others at the start
-    "rescaled": {"init_scale": "rescaled", "lr": "slow-middle"},
+    # the paper's initialisation and rates (W^1 at δW, every other coupling at δJ), no greedy
+    # start: the sweep of DESIGN §3 with the layer above a lower block at the reference value
+    "paper": {"init_scale": "paper", "lr": "flat", "greedy_epochs": 0},
+    # as "paper", with the neighbours frozen at their free values (DESIGN §3 as first written)
+    "free-above": {"init_scale": "paper", "lr": "flat", "greedy_epochs": 0,
+                   "frozen_above": "free"},
+    # the defaults without the greedy start
+    "rescaled": {"greedy_epochs": 0},
     # rescaled, with every rate decaying as 1 / (1 + (epoch - 1) / 5)
-    "decay": {"init_scale": "rescaled", "lr": "slow-middle", "decay": 5.0},
-    # decay, with an even slower middle coupling (base / 15 instead of base / 6)
-    "decay-slower": {"init_scale": "rescaled", "lr": "slower-middle", "decay": 5.0},
+    "decay": {"greedy_epochs": 0, "decay": 5.0},
+    # decay, with an even slower middle coupling (δJ / 15 instead of δJ / 6)
+    "decay-slower": {"greedy_epochs": 0, "lr": "slower-middle", "decay": 5.0},
     # decay, with twice the sweeps per read
-    "decay-sweeps64": {"init_scale": "rescaled", "lr": "slow-middle", "decay": 5.0,
-                       "sweeps": 64},
-    # rescaled, with a greedy start: the first 5 of the epochs train the shallow net
-    # input - first hidden layer - output (L = 2); the deep net then starts from its W^1, b^1
-    "greedy": {"init_scale": "rescaled", "lr": "slow-middle", "greedy": 5},
+    "decay-sweeps64": {"greedy_epochs": 0, "decay": 5.0, "sweeps": 64},
+    # the defaults with a longer greedy start
+    "greedy8": {"greedy_epochs": 8},
+    # the defaults with W^1 and the top coupling at the shallow net's full rates δW, δJ
+    "full-ends": {"lr": "full-ends"},
+    # full-ends, with the rates decaying as in "decay"
+    "full-ends-decay": {"lr": "full-ends", "decay": 5.0},
 }
 
 
@@ -63,45 +74,38 @@ def variant_params(name: str, hidden: tuple, base_lr: tuple) -> dict:
     """Estimator parameters of a variant for a network with ``hidden`` layers."""
     params = dict(VARIANTS[name])
     depth = len(hidden) + 1
-    if params.pop("init_scale", None) == "rescaled" and depth > 2:
-        params["init_scale"] = [1.0] + [0.4] * (depth - 2) + [0.5]
-    lr = [base_lr[0]] + [base_lr[1]] * (depth - 1)
-    middle = {"slow-middle": 6, "slower-middle": 15}.get(params.pop("lr", None))
-    if middle and depth > 2:
-        lr = [base_lr[0] / 2] + [base_lr[1] / middle] * (depth - 2) + [base_lr[1] / 2]
+    if params.pop("init_scale", None) == "paper":
+        params["init_scale"] = [1.0] * depth
+    lr = {"flat": [base_lr[0]] + [base_lr[1]] * (depth - 1),
+          "slower-middle": [base_lr[0] / 2] + [base_lr[1] / 15] * (depth - 2) + [base_lr[1] / 2],
+          "full-ends": [base_lr[0]] + [base_lr[1] / 6] * (depth - 2) + [base_lr[1]],
+          }.get(params.pop("lr", None), list(base_lr))
     params["lr_W"] = params["lr_b"] = lr
+    if depth == 2:  # one block: the variants do not apply
+        params = {k: v for k, v in params.items() if k in ("lr_W", "lr_b", "sweeps", "decay")}
     return params
 
 
 def train(params: dict, hidden, rule, seed, epochs, splits, heldout):
     """One run: ``(model, history)``. A ``decay`` entry scales every learning rate by
-    1 / (1 + (epoch - 1) / decay) before each epoch; ``greedy`` epochs first train the
-    shallow net (input, first hidden layer, output) and hand its input coupling to the deep
-    net, which trains for the remaining epochs (the history holds both)."""
+    1 / (1 + (epoch - 1) / decay) before each epoch; history rows of a greedy start's shallow
+    stage have ``greedy = 1``."""
     params = dict(params)
     decay = params.pop("decay", None)
-    greedy = min(params.pop("greedy", 0), epochs - 1) if len(hidden) > 1 else 0
+    if len(hidden) > 1:  # a greedy start leaves at least one deep epoch
+        params["greedy_epochs"] = min(params.get("greedy_epochs", GREEDY_EPOCHS), epochs - 1)
     X, y = splits["train"].X, splits["train"].y
     evals = {"heldout": (heldout.X, heldout.y)}
-    history = []
-    if greedy:
-        shallow = LayerSweepClassifier(hidden_layer_sizes=hidden[:1], rule=rule, epochs=greedy,
-                                       random_state=seed).fit(X, y, eval_sets=evals)
-        history = [dict(row, phase="shallow") for row in shallow.history_]
     model = LayerSweepClassifier(hidden_layer_sizes=hidden, rule=rule, epochs=0,
                                  random_state=seed, **params).fit(X, y)
-    if greedy:
-        model.network_.W[1][...] = shallow.network_.W[1]
-        model.network_.b[1][...] = shallow.network_.b[1]
     base = model.trainer_.rates
-    for epoch in range(1, epochs - greedy + 1):
+    for epoch in range(1, epochs + 1):
         if decay is not None:
             factor = 1.0 / (1.0 + (epoch - 1) / decay)
             model.trainer_.rates = LearningRates([r * factor for r in base.W],
                                                  [r * factor for r in base.b])
         model.train_to(X, y, epoch, eval_sets=evals)
-    history += [dict(row, epoch=row["epoch"] + greedy) for row in model.history_]
-    return model, history
+    return model, list(model.history_)
 
 
 def main(argv=None):
@@ -128,7 +132,7 @@ def main(argv=None):
         hidden = NETS[net]
         for variant in args.variants.split(","):
             if variant != "default" and len(hidden) == 1:
-                continue  # variants only differ for deep nets
+                continue  # one block: the variants do not apply
             for rule in args.rules.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     params = variant_params(variant, hidden, base_lr)
@@ -136,8 +140,8 @@ def main(argv=None):
                     label = "-".join(str(n) for n in model.network_.sizes)
                     for row in history:
                         rows.append(dict(row, net=label, variant=variant, rule=rule, seed=seed))
-                    last = history[-1]
-                    best = min(r["heldout_error"] for r in history)
+                    last = history[-1]  # best: of the deep net's epochs, not a greedy stage's
+                    best = min(r["heldout_error"] for r in history if not r.get("greedy"))
                     print(f"{label:18s} {variant:10s} {rule}  seed {seed}: heldout error "
                           f"{last['heldout_error']:.3f} (best {best:.3f}) after {epochs} epochs, "
                           f"{sum(r['seconds'] for r in history):.0f} s training", flush=True)
@@ -150,12 +154,14 @@ def main(argv=None):
     plot(rows, args.out)
     print(f"\n{time.perf_counter() - started:.0f} s in all")
     print(f"{'network':18s} {'variant':10s} rule  {'epoch 1':>8s} {'epoch 5':>8s} "
-          f"{'last':>8s} {'best':>8s}  (heldout error, mean over seeds)")
+          f"{'last':>8s} {'best':>8s}  (heldout error, mean over seeds; best of the deep net's "
+          f"epochs, after any greedy stage)")
     for key in dict.fromkeys((r["net"], r["variant"], r["rule"]) for r in rows):
         sub = [r for r in rows if (r["net"], r["variant"], r["rule"]) == key]
         by_epoch = lambda e: np.mean([r["heldout_error"] for r in sub if r["epoch"] == e])  # noqa: E731
         last = max(r["epoch"] for r in sub)
-        best = min(by_epoch(e) for e in range(1, last + 1))
+        deep = sorted({r["epoch"] for r in sub if not r.get("greedy")})
+        best = min(by_epoch(e) for e in deep)
         print(f"{key[0]:18s} {key[1]:10s} {key[2]:4s}  {by_epoch(1):8.3f} "
               f"{by_epoch(min(5, last)):8.3f} {by_epoch(last):8.3f} {best:8.3f}")
 
@@ -173,11 +179,12 @@ def plot(rows, out):
         error = [np.mean([r["heldout_error"] for r in sub if r["epoch"] == e]) for e in epochs]
         style = "-" if key[2] == "qp" else "--"
         axes[0].plot(epochs, error, style, marker=".", label=" ".join(key))
-        gaps = sorted(k for k in sub[0] if k.startswith("gap_"))
-        if key[2] == "qp":
+        gaps = sorted({k for r in sub for k in r if k.startswith("gap_")})
+        if key[2] == "qp":  # a greedy stage's epochs have the stage's one block (1, L)
             for gap in gaps:
-                axes[1].plot(epochs, [np.mean([r[gap] for r in sub if r["epoch"] == e])
-                                      for e in epochs], marker=".", label=f"{key[0]} {key[1]} {gap}")
+                at = [e for e in epochs if any(gap in r for r in sub if r["epoch"] == e)]
+                axes[1].plot(at, [np.mean([r[gap] for r in sub if r["epoch"] == e and gap in r])
+                                  for e in at], marker=".", label=f"{key[0]} {key[1]} {gap}")
     axes[0].set(xlabel="epoch", ylabel="heldout error", yscale="log",
                 title="held-out error (QP solid, EP dashed)")
     axes[1].set(xlabel="epoch", ylabel="mean E(free) - E(nudged)", title="QP: energy gap per block")

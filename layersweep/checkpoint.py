@@ -12,6 +12,8 @@ Layout (format version 1; readable with h5py or ``h5dump`` alone, no pickle anyw
                                    partial figures), sampler_seeds (how the samplers' seeds
                                    follow from rng)
     /state/order            int64, the current epoch's shuffle order (empty between epochs)
+    /state/greedy/W, b      during a deep net's greedy start only: the output side of the
+                            shallow stage, float32 (n_L, n_1) and (n_L,)
     /history                one float64 dataset per figure (epoch, train_error, test_error,
                             seconds, gap_1-2, free_correct, ...), one entry per epoch
     /sampler                attrs: name, properties (JSON of the sampler's ``properties``)
@@ -177,6 +179,10 @@ def _write(f: h5py.File, trainer, config: dict) -> None:
     state.attrs["sampler_seeds"] = SAMPLER_SEEDS
     order = np.asarray([] if trainer.order is None else trainer.order, np.int64)
     state.create_dataset("order", data=order)
+    if trainer.stage is not None:
+        greedy = state.create_group("greedy")
+        greedy.create_dataset("W", data=trainer.stage[0])
+        greedy.create_dataset("b", data=trainer.stage[1])
     history = f.create_group("history")
     keys = sorted({k for row in trainer.history for k in row})
     for key in keys:
@@ -258,7 +264,15 @@ def load(path) -> dict:
             state = {"epoch": int(st.attrs["epoch"]), "position": int(st.attrs["position"]),
                      "steps": int(st.attrs["steps"]), "rng": json.loads(st.attrs["rng"]),
                      "running": json.loads(st.attrs["running"]),
-                     "order": np.asarray(st["order"], np.int64)}
+                     "order": np.asarray(st["order"], np.int64), "stage": None}
+            if "greedy" in st:
+                stage = tuple(np.asarray(st["greedy"][k], np.float32) for k in ("W", "b"))
+                if stage[0].shape != (sizes[-1], sizes[1]) or stage[1].shape != (sizes[-1],):
+                    raise CheckpointError(
+                        f"{path!r}: the greedy stage's output side has shapes "
+                        f"{stage[0].shape}, {stage[1].shape}; expected {(sizes[-1], sizes[1])}"
+                        f", {(sizes[-1],)} for layers {sizes}")
+                state["stage"] = stage
             columns = {k: np.asarray(v, np.float64) for k, v in f["history"].items()}
             n_rows = max((len(v) for v in columns.values()), default=0)
             history = [{k: _plain(k, v[i]) for k, v in columns.items() if not np.isnan(v[i])}
@@ -314,6 +328,13 @@ def restore(trainer, saved: dict) -> None:
     trainer.order = state["order"].copy() if len(state["order"]) else None
     trainer.running = dict(state["running"])
     trainer.history = [dict(row) for row in saved["history"]]
+    stage = state.get("stage")
+    trainer.stage = None if stage is None else tuple(a.copy() for a in stage)
+    if trainer.staging and trainer.stage is None:
+        raise CheckpointError(
+            f"{where!r} stopped in epoch {trainer.epoch + 1}, inside the greedy start of "
+            f"{trainer.greedy} epochs, but holds no greedy stage: it was written by a run "
+            f"without one (resume it with greedy_epochs=0 / --greedy-epochs 0)")
 
 
 def _plain(key: str, value: float):

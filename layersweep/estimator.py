@@ -13,14 +13,17 @@ import numpy as np
 
 from .data import check_data
 from .exceptions import ArchitectureError, BlockTooLargeError, DataError, NotFittedError
-from .network import Network
+from .network import Network, default_init_scale
 from .rules import LearningRates
 from .samplers import make_sampler
 from .scheduler import LocalScheduler, make_scheduler
 from .sweep import SweepConfig
-from .train import Trainer, check_shard_size, error_rate, predict, predict_states
+from .train import (Trainer, check_shard_size, error_rate, greedy_stage, predict,
+                    predict_states)
 
 RULES = ("qp", "ep")
+#: a deep net's default greedy start (epochs of the shallow stage), the measured best
+GREEDY_EPOCHS = 5
 
 
 class LayerSweepClassifier:
@@ -53,10 +56,18 @@ class LayerSweepClassifier:
     batch_size : int
         Images per update; 1 is the paper's online training.
     lr_W, lr_b : float or sequence of float
-        Learning rates of the couplings ``W^1..W^L`` and biases ``b^1..b^L`` (one value for
-        all layers or one per layer).
+        Learning rates of the couplings ``W^1..W^L`` and biases ``b^1..b^L``: one value for
+        all layers, two (the shallow net's δW for the input side, δJ for the rest; a deep net
+        takes δW/2 for ``W^1``, δJ/6 for each hidden-hidden coupling and δJ/2 for the top)
+        or one per layer (as given).
     init_scale : sequence of float or None
-        Per-layer factor on the paper's initialisation ``U(±1/sqrt(n_{l-1}))``.
+        Per-layer factor on the paper's initialisation ``U(±1/sqrt(n_{l-1}))``; None: the
+        paper's for L = 2, ``(1, 0.4, ..., 0.4, 0.5)`` for a deep net.
+    greedy_epochs : int or None
+        Deep nets: the first ``greedy_epochs`` of the ``epochs`` train the shallow net input
+        - first hidden layer - output (the paper's algorithm, at the two rates of ``lr_W``/
+        ``lr_b``, or the first and last of per-layer ones); the deep net then continues from
+        its ``W^1, b^1``. None: 5 for a deep net, 0 for L = 2.
     max_block_spins : int or None
         The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at
         most, or ``fit`` refuses the network before training starts.
@@ -85,7 +96,7 @@ class LayerSweepClassifier:
                  start="reference", cycles=1, frozen_above="reference", sampler="numpy",
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
-                 max_block_spins=None, shard_size=None, scheduler="local", random_state=None,
+                 greedy_epochs=None, max_block_spins=None, shard_size=None, scheduler="local", random_state=None,
                  verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.redundancy = redundancy
@@ -103,6 +114,7 @@ class LayerSweepClassifier:
         self.lr_W = lr_W
         self.lr_b = lr_b
         self.init_scale = init_scale
+        self.greedy_epochs = greedy_epochs
         self.max_block_spins = max_block_spins
         self.shard_size = shard_size
         self.scheduler = scheduler
@@ -112,7 +124,7 @@ class LayerSweepClassifier:
     # ---- scikit-learn plumbing ---------------------------------------------------------
     _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
                "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
-               "batch_size", "lr_W", "lr_b", "init_scale", "max_block_spins", "shard_size",
+               "batch_size", "lr_W", "lr_b", "init_scale", "greedy_epochs", "max_block_spins", "shard_size",
                "scheduler", "random_state", "verbose")
 
     def get_params(self, deep=True) -> dict:
@@ -149,16 +161,22 @@ class LayerSweepClassifier:
         sizes = [n_features, *[int(n) for n in self.hidden_layer_sizes],
                  n_classes * int(self.redundancy)]
         check_capacity(sizes, self.max_block_spins)
+        depth = len(sizes) - 1
+        greedy = check_greedy_epochs(self.greedy_epochs, depth)
+        init_scale = default_init_scale(depth) if self.init_scale is None else self.init_scale
         rng = np.random.default_rng(self.random_state)
         net = Network.random(sizes, rng, classes=n_classes, redundancy=int(self.redundancy),
-                             init_scale=self.init_scale)
+                             init_scale=init_scale)
+        stage = greedy_stage(net, rng) if greedy else None
         schedule = {"sweeps": self.sweeps, "beta_range": tuple(self.beta_range),
                     "reverse_beta": self.reverse_beta}
         sampler = make_sampler(self.sampler, **schedule) if isinstance(self.sampler, str) \
             else make_sampler(self.sampler)
         return Trainer(net, sampler, self._sweep_config(),
                        LearningRates.broadcast(self.lr_W, self.lr_b, net.depth), rng,
-                       batch_size=int(self.batch_size), shard_size=self.shard_size)
+                       batch_size=int(self.batch_size), shard_size=self.shard_size,
+                       greedy=greedy, stage=stage,
+                       stage_rates=LearningRates.shallow(self.lr_W, self.lr_b) if greedy else None)
 
     # ---- the estimator API --------------------------------------------------------------
     def fit(self, X, y, eval_sets=None, on_epoch=None, on_step=None):
@@ -175,7 +193,14 @@ class LayerSweepClassifier:
         self.classes_ = np.arange(n_classes)
         self.n_features_in_ = X.shape[1]
         self.trainer_ = self._make_trainer(X.shape[1], n_classes)
-        return self._train(X, y, self.epochs, eval_sets, on_epoch, on_step)
+        self._train(X, y, self.epochs, eval_sets, on_epoch, on_step)
+        trainer = self.trainer_
+        if trainer.staging and trainer.epoch:
+            warnings.warn(f"fit ended after epoch {trainer.epoch}, inside the greedy start of "
+                          f"{trainer.greedy} epochs: the deep net's upper layers are still "
+                          f"untrained; use more than {trainer.greedy} epochs or lower "
+                          f"greedy_epochs", stacklevel=2)
+        return self
 
     def partial_fit(self, X, y, classes=None, eval_sets=None):
         """One more epoch over ``X, y`` (a new network on the first call, which needs
@@ -282,6 +307,20 @@ class LayerSweepClassifier:
         self._check_fitted()
         X, y = check_data(X, y, features=self.n_features_in_, classes=len(self.classes_))
         return 1.0 - error_rate(self.network_, X, y)
+
+
+def check_greedy_epochs(greedy_epochs, depth: int) -> int:
+    """The epochs of a greedy start: None means 5 for a deep net and 0 for L = 2."""
+    if greedy_epochs is None:
+        return GREEDY_EPOCHS if depth > 2 else 0
+    if not isinstance(greedy_epochs, numbers.Integral) or isinstance(greedy_epochs, bool) \
+            or greedy_epochs < 0:
+        raise ArchitectureError(f"greedy_epochs must be a non-negative integer or None; got "
+                                f"{greedy_epochs!r}")
+    if greedy_epochs and depth <= 2:
+        raise ArchitectureError(f"greedy_epochs={greedy_epochs} needs a deep net (two or more "
+                                f"hidden layers); the L = 2 net is the greedy stage itself")
+    return int(greedy_epochs)
 
 
 def check_capacity(sizes, max_block_spins) -> None:

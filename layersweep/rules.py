@@ -22,6 +22,12 @@ from .exceptions import ArchitectureError
 from .network import DTYPE, Network
 
 
+#: how two rates (δW, δJ), the shallow net's, spread over a deep net's couplings: W^1 gets
+#: δW x 1/2, each hidden-hidden coupling δJ x 1/6, the top coupling δJ x 1/2 (the measured
+#: best of experiments/depth.py: a slow middle keeps no layer's field swamping the others)
+DEEP_RATE_FACTORS = (0.5, 1.0 / 6.0, 0.5)
+
+
 @dataclass
 class LearningRates:
     """Learning rates per parameter group: ``W[l-1]`` for ``W^l`` and ``b[l-1]`` for ``b^l``,
@@ -32,22 +38,40 @@ class LearningRates:
 
     @classmethod
     def broadcast(cls, W, b, depth: int) -> "LearningRates":
-        """Rates per layer from one value (every layer), two values (the input couplings, then
-        every coupling between spin layers) or one value per layer (``depth`` values)."""
+        """Rates per layer from one value (every layer), two values (the shallow net's: the
+        input couplings, then the others; a deep net scales them by
+        :data:`DEEP_RATE_FACTORS`) or one value per layer (``depth`` values, as given)."""
         def expand(value, name):
-            values = [float(v) for v in np.atleast_1d(value)]
+            values = _values(value, name)
             if len(values) == 1:
                 values = values * depth
             elif len(values) == 2 and depth > 2:
-                values = values[:1] + values[1:] * (depth - 1)
+                first, middle, top = DEEP_RATE_FACTORS
+                values = ([values[0] * first] + [values[1] * middle] * (depth - 2)
+                          + [values[1] * top])
             if len(values) != depth:
                 raise ArchitectureError(
                     f"{name} needs 1, 2 (input layer, other layers) or {depth} (one per "
                     f"coupling layer) learning rates; got {len(values)}")
-            if any(not np.isfinite(v) or v < 0 for v in values):
-                raise ArchitectureError(f"{name} learning rates must be finite and >= 0; got {values}")
             return values
         return cls(expand(W, "lr_W"), expand(b, "lr_b"))
+
+    @classmethod
+    def shallow(cls, W, b) -> "LearningRates":
+        """The rates of a greedy stage's shallow net (input, first hidden layer, output) from
+        a deep net's settings: one value or two (δW, δJ) as given; per-layer values give
+        their first (W^1) and last (the top coupling)."""
+        def pick(value, name):
+            values = _values(value, name)
+            return values * 2 if len(values) == 1 else [values[0], values[-1]]
+        return cls(pick(W, "lr_W"), pick(b, "lr_b"))
+
+
+def _values(value, name) -> list:
+    values = [float(v) for v in np.atleast_1d(value)]
+    if not values or any(not np.isfinite(v) or v < 0 for v in values):
+        raise ArchitectureError(f"{name} learning rates must be finite and >= 0; got {values}")
+    return values
 
 
 def block_gradients(l: int, x: np.ndarray, nudged: tuple, free: tuple) -> dict:

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .exceptions import ArchitectureError, SchedulerError
-from .network import Network
+from .network import DTYPE, Network
 from .rules import LearningRates, apply_gradients
 from .samplers import BlockSampler, make_sampler
 from .scheduler import LocalScheduler
@@ -68,6 +68,11 @@ class Trainer:
     shard, sampled in this process from ``rng``); smaller shards split each update into
     independent tasks for ``scheduler``. The numbers depend on ``shard_size``, never on the
     scheduler or its number of workers.
+
+    Greedy start (deep nets): during the first ``greedy`` epochs the trained network is the
+    shallow *stage* input - layer 1 - output, which shares ``W^1, b^1`` with ``net`` and has
+    its own output side ``stage = (W (n_L, n_1), b (n_L,))``, at ``stage_rates``; the stage's
+    output side is dropped when those epochs end.
     """
 
     net: Network
@@ -84,10 +89,32 @@ class Trainer:
     running: dict = field(default_factory=dict)
     shard_size: int | None = None
     scheduler: LocalScheduler = field(default_factory=LocalScheduler)
+    greedy: int = 0
+    stage: tuple | None = None
+    stage_rates: LearningRates | None = None
     _sampler_on: tuple = field(default=None, init=False, repr=False)  # (scheduler, handle)
 
     def __post_init__(self):
         check_shard_size(self.shard_size)
+
+    @property
+    def staging(self) -> bool:
+        """True while the greedy stage, not the deep net, is being trained."""
+        return self.epoch < self.greedy and self.net.depth > 2
+
+    def active(self) -> tuple:
+        """``(network, rates)`` trained now: the greedy stage (sharing ``W^1, b^1`` with
+        ``net``) during its epochs, else ``net`` itself."""
+        if not self.staging:
+            return self.net, self.rates
+        if self.stage is None:
+            raise ArchitectureError(f"epoch {self.epoch + 1} is in the greedy stage (the first "
+                                    f"{self.greedy}) but the trainer holds no stage")
+        net = self.net
+        stage = Network([net.sizes[0], net.sizes[1], net.sizes[-1]], net.classes,
+                        net.redundancy, [None, net.W[1], self.stage[0]],
+                        [None, net.b[1], self.stage[1]])
+        return stage, self.stage_rates
 
     def step(self, x: np.ndarray, y: np.ndarray, *, shared=None, rows=None) -> list:
         """One parameter update from a minibatch: a forward and a backward sweep per shard.
@@ -96,15 +123,18 @@ class Trainer:
         :meth:`run_epoch`) and the minibatch's rows in it, so that a distributed update sends
         row numbers, not images. Returns one :class:`BlockReport` per block.
         """
+        net, rates = self.active()
         bounds = shard_bounds(len(y), self.shard_size)
         if len(bounds) == 1:  # the whole minibatch in this process, from the run's generator
-            grads, reports, tally = shard_step(self.net, self.sampler, self.sweep, x, y, self.rng)
+            grads, reports, tally = shard_step(net, self.sampler, self.sweep, x, y, self.rng)
             parts = [(len(y), grads, reports, tally)]
         else:
-            parts = self._distributed_step(x, y, bounds, shared, rows)
+            parts = self._distributed_step(net, x, y, bounds, shared, rows)
         grads, reports = combine_shards(parts)
-        apply_gradients(self.net, grads, self.rates)
+        apply_gradients(net, grads, rates)
         self.steps += 1
+        if net is not self.net:  # the stage's one block joins layer 1 to the output
+            reports = [BlockReport((1, self.net.depth), r.gap, r.correct) for r in reports]
         for r in reports:
             name = f"{r.block[0]}-{r.block[1]}"
             self.running[f"gap_{name}"] = self.running.get(f"gap_{name}", 0.0) + r.gap
@@ -116,7 +146,7 @@ class Trainer:
                 self.running[TALLY + key] = self.running.get(TALLY + key, 0) + value
         return reports
 
-    def _distributed_step(self, x, y, bounds, shared, rows) -> list:
+    def _distributed_step(self, net, x, y, bounds, shared, rows) -> list:
         """The shards of one update as scheduler tasks: one seed drawn from the run's
         generator, shard k sampling from ``default_rng([seed, k])``; the network goes out once.
         If the scheduler loses the work, the generator is rewound: nothing has changed."""
@@ -127,7 +157,7 @@ class Trainer:
                 shared, rows = self.scheduler.put((x, y)), np.arange(len(y))
             if self._sampler_on is None or self._sampler_on[0] is not self.scheduler:
                 self._sampler_on = (self.scheduler, self.scheduler.put(self.sampler))
-            net = self.scheduler.put(self.net)
+            net = self.scheduler.put(net)
             items = [(rows[start:stop], k) for k, (start, stop) in enumerate(bounds)]
             return self.scheduler.map(shard_task, items, net, self._sampler_on[1], self.sweep,
                                       shared, seed)
@@ -151,7 +181,9 @@ class Trainer:
             self.position = 0
             self.running = {}
             take_tally(self.sampler)  # nothing spent before counts here
-        bar = tqdm(total=len(y), initial=self.position, desc=f"epoch {self.epoch + 1}",
+        staging = self.staging
+        bar = tqdm(total=len(y), initial=self.position,
+                   desc=f"epoch {self.epoch + 1}" + (" (greedy stage)" if staging else ""),
                    unit="img", disable=not progress, leave=False)
         shared = None
         if len(shard_bounds(min(self.batch_size, len(y)), self.shard_size)) > 1:
@@ -168,10 +200,13 @@ class Trainer:
                 if on_step is not None:
                     on_step(self)
         bar.close()
+        net, _ = self.active()  # a greedy stage's epochs measure the stage
         row = {"epoch": self.epoch + 1, "seconds": self.running.get("seconds", 0.0),
-               "train_error": error_rate(self.net, X, y)}
+               "train_error": error_rate(net, X, y)}
+        if staging:
+            row["greedy"] = 1
         for name, (Xe, ye) in (eval_sets or {}).items():
-            row[f"{name}_error"] = error_rate(self.net, Xe, ye)
+            row[f"{name}_error"] = error_rate(net, Xe, ye)
         updates = max(self.running.get("updates", 0), 1)
         for key, total in self.running.items():
             if key.startswith("gap_") or key == "free_correct":
@@ -182,10 +217,21 @@ class Trainer:
             row.update(summarize(tally) if summarize is not None else tally)
         self.history.append(row)
         self.epoch += 1
+        if not self.staging:
+            self.stage = None  # the deep net continues from the stage's W^1, b^1
         self.position = 0
         self.order = None
         self.running = {}
         return row
+
+
+def greedy_stage(net: Network, rng: np.random.Generator) -> tuple:
+    """The output side ``(W (n_L, n_1), b (n_L,))`` of a deep net's greedy stage, with the
+    paper's initialisation ``U(±1/sqrt(n_1))`` and zero biases (drawn after ``net``'s own, so
+    a deep net's initial parameters do not depend on the greedy start)."""
+    bound = 1.0 / np.sqrt(net.sizes[1])
+    W = rng.uniform(-bound, bound, size=(net.sizes[-1], net.sizes[1])).astype(DTYPE)
+    return W, np.zeros(net.sizes[-1], DTYPE)
 
 
 def take_tally(sampler) -> dict:

@@ -144,6 +144,27 @@ def test_inconsistent_state_is_refused(trained, tmp_path):
         checkpoint.load(path)
 
 
+def test_a_greedy_stage_is_saved_checked_and_required_while_it_runs(tmp_path):
+    d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
+    params = dict(hidden_layer_sizes=(5, 4), redundancy=2, reads=2, sweeps=4, random_state=3)
+    with pytest.warns(UserWarning, match="inside the greedy start"):
+        staged = LayerSweepClassifier(greedy_epochs=2, epochs=1, **params).fit(d.X, d.y)
+    path = tmp_path / "run.h5"
+    checkpoint.save(path, staged.trainer_, {})
+    with h5py.File(path, "r") as f:
+        assert f["state/greedy/W"].shape == (4, 5) and f["state/greedy/b"].shape == (4,)
+    saved = checkpoint.load(path)
+    assert np.array_equal(saved["state"]["stage"][0], staged.trainer_.stage[0])
+    with pytest.raises(CheckpointError, match="holds no greedy stage"):
+        LayerSweepClassifier(greedy_epochs=2, **params).restore_checkpoint(
+            dict(saved, state=dict(saved["state"], stage=None)))
+    with h5py.File(path, "a") as f:
+        del f["state/greedy/W"]
+        f["state/greedy"].create_dataset("W", data=np.zeros((4, 3), np.float32))
+    with pytest.raises(CheckpointError, match="greedy stage's output side has shapes"):
+        checkpoint.load(path)
+
+
 def test_keep_rotates_by_renames_and_run_file_is_always_whole(trained, tmp_path):
     path = tmp_path / "run.h5"
     trainer = trained.trainer_

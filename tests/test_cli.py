@@ -42,6 +42,7 @@ def test_train_prints_lines_and_a_table(npz, tmp_path, capsys):
     (["--lr-w", "fast"], "comma-separated numbers"),
     (["--data", "mnist:nowhere"], "no MNIST files"),
     (["--scheduler", "processes:2"], "--shard-size"),
+    (["--greedy-epochs", "2"], "needs a deep net"),
 ])
 def test_bad_input_exits_2_with_a_message(npz, tmp_path, capsys, argv, message):
     base = ["train", "--redundancy", "2", "--data", npz, "--train-size", "30", "--test-size", "30",

@@ -114,11 +114,14 @@ def test_capacity_limit_refuses_a_block_too_large_before_training(problem):
     with pytest.raises(BlockTooLargeError, match="block \\(1, 2\\) has 16 \\+ 12 = 28 spins"):
         model.fit(X, y)
     assert not hasattr(model, "trainer_")
-    small(hidden_layer_sizes=(16, 12), max_block_spins=28, epochs=1).fit(X, y)
+    small(hidden_layer_sizes=(16, 12), max_block_spins=28, epochs=1, greedy_epochs=0).fit(X, y)
 
 
 def test_deep_network_trains_with_every_block(problem):
     X, y, Xt, yt = problem
-    model = small(hidden_layer_sizes=(16, 12), epochs=3).fit(X, y)
+    model = small(hidden_layer_sizes=(16, 12), epochs=3, greedy_epochs=1).fit(X, y)
+    assert model.history_[0]["greedy"] == 1 and "gap_1-3" in model.history_[0]
     assert {"gap_1-2", "gap_2-3", "free_correct"} <= set(model.history_[-1])
     assert model.score(Xt, yt) >= 0.8
+    with pytest.warns(UserWarning, match="fit ended after epoch 3, inside the greedy start of 5"):
+        small(hidden_layer_sizes=(16, 12), epochs=3).fit(X, y)

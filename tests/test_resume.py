@@ -1,6 +1,7 @@
 """Resuming a run from its checkpoint continues it bit for bit (DESIGN §6), from the Python
 API and from the command line, and survives Ctrl-C, SIGTERM and SIGKILL."""
 
+import json
 import os
 import random
 import signal
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import h5py
 import numpy as np
 import pytest
 
@@ -43,6 +45,20 @@ def assert_same_run(saved_a: dict, saved_b: dict):
     assert same_run(saved_a["history"], saved_b["history"])
 
 
+def fit_until(params: dict, d, evals: dict, path, stop_at: int) -> dict:
+    """Fit, checkpointing to ``path`` every 5 updates, and stop in update ``stop_at``; returns
+    the last checkpoint as loaded."""
+    def on_step(trainer):
+        if trainer.steps % 5 == 0:
+            checkpoint.save(path, trainer, {"params": "test"})
+        if trainer.steps == stop_at:
+            raise Stop
+
+    with pytest.raises(Stop):
+        LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals, on_step=on_step)
+    return checkpoint.load(path)
+
+
 @pytest.mark.parametrize("sampler", ["numpy", "neal"])
 def test_stop_mid_epoch_and_resume_is_bit_identical(sampler, tmp_path):
     d = datasets.synthetic(n=36, features=10, classes=2, seed=4)
@@ -53,17 +69,8 @@ def test_stop_mid_epoch_and_resume_is_bit_identical(sampler, tmp_path):
     straight = LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals)
 
     path = tmp_path / "run.h5"
-    stop_at = 18 + 6  # 18 updates per epoch: stop at update 6 of epoch 2, saved at 2
-
-    def on_step(trainer):
-        if trainer.steps % 5 == 0:
-            checkpoint.save(path, trainer, {"params": "test"})
-        if trainer.steps == stop_at:
-            raise Stop
-
-    with pytest.raises(Stop):
-        LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals, on_step=on_step)
-    saved = checkpoint.load(path)
+    # 18 updates per epoch: stop at update 6 of epoch 2, saved at 20
+    saved = fit_until(params, d, evals, path, stop_at=18 + 6)
     assert (saved["state"]["epoch"], saved["state"]["position"], saved["state"]["steps"]) \
         == (1, 4, 20)
     resumed = LayerSweepClassifier(**params).restore_checkpoint(path)
@@ -72,6 +79,28 @@ def test_stop_mid_epoch_and_resume_is_bit_identical(sampler, tmp_path):
     assert same_run(straight.history_, resumed.history_)
     assert resumed.trainer_.rng.bit_generator.state == straight.trainer_.rng.bit_generator.state
     assert resumed.trainer_.steps == straight.trainer_.steps == 36
+
+
+@pytest.mark.parametrize("stop_at", [6, 18 + 6, 36 + 6])
+def test_a_greedy_start_resumes_bit_identically_inside_and_after_its_stage(stop_at, tmp_path):
+    """A deep run with a greedy start, stopped inside its shallow stage (epochs 1, 2) or in
+    the deep epochs after it, continues as the uninterrupted run."""
+    d = datasets.synthetic(n=36, features=10, classes=2, seed=4)
+    test = datasets.synthetic(n=12, features=10, classes=2, seed=5)
+    params = dict(hidden_layer_sizes=(6, 5), redundancy=2, reads=3, sweeps=8, batch_size=2,
+                  greedy_epochs=2, epochs=3, random_state=7)
+    evals = {"test": (test.X, test.y)}
+    straight = LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals)
+    assert [row.get("greedy", 0) for row in straight.history_] == [1, 1, 0]
+    assert straight.trainer_.stage is None
+
+    path = tmp_path / "run.h5"
+    saved = fit_until(params, d, evals, path, stop_at)
+    assert (saved["state"]["stage"] is not None) == (saved["state"]["epoch"] < 2)
+    resumed = LayerSweepClassifier(**params).restore_checkpoint(path)
+    resumed.train_to(d.X, d.y, 3, eval_sets=evals)
+    assert_same_parameters(straight.network_, resumed.network_)
+    assert same_run(straight.history_, resumed.history_)
 
 
 def test_evaluation_does_not_touch_the_training_generator():
@@ -127,6 +156,37 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_matches_the_straight_run(npz, tmp
     assert_same_parameters(a["network"], b["network"])
     assert same_run(a["history"], b["history"]) and len(b["history"]) == 2
     assert a["state"]["rng"] == b["state"]["rng"]
+
+
+def test_a_deep_run_interrupted_in_its_greedy_stage_resumes_from_the_command_line(
+        npz, tmp_path, monkeypatch, capsys):
+    deep = ("--layers", "12,8,6,6", "--greedy-epochs", "1")
+    straight = tmp_path / "straight.h5"
+    assert main(train_args(npz, straight, *deep)) == 0
+    assert "(greedy stage)" in capsys.readouterr().out
+    run = tmp_path / "run.h5"
+    interrupt_at(monkeypatch, 4)  # inside epoch 1, the shallow stage
+    assert main(train_args(npz, run, *deep)) == 130
+    assert checkpoint.load(run)["state"]["stage"] is not None
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    assert_same_run(checkpoint.load(straight), checkpoint.load(run))
+
+
+def test_a_deep_run_file_from_before_greedy_starts_resumes_with_its_own_rates(npz, tmp_path):
+    """Older files have no greedy_epochs; their two rates meant W1 and every other coupling."""
+    explicit, old = tmp_path / "explicit.h5", tmp_path / "old.h5"
+    per_layer = ("--layers", "12,8,6,6", "--greedy-epochs", "0", "--init-scale", "1,1,1",
+                 "--lr-w", "0.02,0.01,0.01", "--lr-b", "0.02,0.01,0.01")
+    assert main(train_args(npz, explicit, *per_layer)) == 0
+    assert main(train_args(npz, old, *per_layer, "--epochs", "1")) == 0
+    with h5py.File(old, "a") as f:  # as an older layersweep wrote it
+        config = json.loads(f.attrs["config"])
+        del config["greedy_epochs"]
+        config["lr_W"] = config["lr_b"] = [0.02, 0.01]
+        f.attrs["config"] = json.dumps(config)
+    assert main(["train", "--resume", str(old), "--epochs", "2", "--no-progress"]) == 0
+    assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
 
 
 def test_an_interrupt_inside_an_update_keeps_the_last_checkpoint(npz, tmp_path, monkeypatch,

@@ -66,10 +66,21 @@ def test_the_update_lowers_the_nudged_energy_relative_to_the_free_state():
 def test_learning_rates_per_group():
     rates = LearningRates.broadcast([0.1, 0.2], 0.3, 2)
     assert rates.W == [0.1, 0.2] and rates.b == [0.3, 0.3]
-    assert LearningRates.broadcast([0.1, 0.2], 0.3, 4).W == [0.1, 0.2, 0.2, 0.2]
+    # two values are the shallow net's (δW, δJ): a deep net scales them per layer
+    assert LearningRates.broadcast([0.1, 0.6], 0.3, 4).W == pytest.approx([0.05, 0.1, 0.1, 0.3])
+    assert LearningRates.broadcast([0.1, 0.2, 0.2, 0.3], 0.3, 4).W == [0.1, 0.2, 0.2, 0.3]
     with pytest.raises(ArchitectureError, match="1, 2 .* or 2"):
         LearningRates.broadcast([0.1, 0.2, 0.3], 0.1, 2)
     with pytest.raises(ArchitectureError, match="or 4 \\(one per coupling layer\\)"):
         LearningRates.broadcast([0.1, 0.2, 0.3], 0.1, 4)
     with pytest.raises(ArchitectureError, match="finite"):
         LearningRates.broadcast(float("nan"), 0.1, 2)
+
+
+def test_greedy_stage_rates():
+    """The shallow stage runs at the two rates a user gives, or the first and last of a
+    per-layer list."""
+    assert LearningRates.shallow([0.01, 0.003], 0.02) == LearningRates([0.01, 0.003], [0.02, 0.02])
+    assert LearningRates.shallow([0.1, 0.2, 0.3], [0.4, 0.5, 0.6]).W == [0.1, 0.3]
+    with pytest.raises(ArchitectureError, match="lr_b learning rates must be finite"):
+        LearningRates.shallow(0.1, -1.0)

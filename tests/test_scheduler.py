@@ -89,8 +89,11 @@ def test_the_cluster_trains_an_epoch_of_200_digits_bit_for_bit_as_this_process(c
 
 def test_a_deep_net_trains_bit_for_bit_on_the_cluster(cluster):
     d = datasets.synthetic(n=60, features=12, classes=3, seed=4)
-    options = dict(hidden_layer_sizes=(8, 6), redundancy=2, batch_size=12, shard_size=5)
-    same_run(fitted(d.X, d.y, "local", **options), fitted(d.X, d.y, cluster, **options))
+    options = dict(hidden_layer_sizes=(8, 6), redundancy=2, batch_size=12, shard_size=5,
+                   epochs=2, greedy_epochs=1)  # the greedy stage's epoch, then a deep one
+    local = fitted(d.X, d.y, "local", **options)
+    assert [row.get("greedy", 0) for row in local.history_] == [1, 0]
+    same_run(local, fitted(d.X, d.y, cluster, **options))
 
 
 def test_the_numbers_depend_on_the_shards_not_on_the_scheduler(digits):

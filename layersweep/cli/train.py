@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from .. import checkpoint
-from ..estimator import LayerSweepClassifier
+from ..estimator import GREEDY_EPOCHS, LayerSweepClassifier
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
@@ -35,9 +35,10 @@ from .common import (add_data_options, emit_json, layers_arg, load_splits, sched
 #: config keys that define a run: changing one on --resume needs --allow-changes
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
                "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
-               "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins", "shard_size")
+               "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins", "shard_size",
+               "greedy_epochs")
 #: config keys added after format 1 was first written, with the value older files imply
-LATER_OPTIONS = {"shard_size": None}
+LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0}
 #: argparse destination of each config key, where the names differ
 DEST = {"lr_W": "lr_w"}
 
@@ -123,8 +124,12 @@ def add_parser(subparsers):
                    help="deep nets: the frozen value of the layer above a lower block's free "
                         "samples (default %(default)s)")
     p.add_argument("--init-scale", default=None,
-                   help="deep nets: factor per coupling layer on the paper's initialisation, "
-                        "e.g. 1,0.4,2 (default all 1)")
+                   help="factor per coupling layer on the paper's initialisation, e.g. 1,1,1 "
+                        "(default: the paper's for 784,120,40; 1,0.4,...,0.4,0.5 for a deep net)")
+    p.add_argument("--greedy-epochs", type=_count(0), default=d["greedy_epochs"],
+                   help="deep nets: the first N epochs train the shallow net input - first "
+                        "hidden layer - output, then the deep net continues from its input "
+                        "couplings (default 5 for a deep net)")
     p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=int, default=d["epochs"],
@@ -132,9 +137,12 @@ def add_parser(subparsers):
     p.add_argument("--batch-size", type=int, default=d["batch_size"],
                    help="images per update (default %(default)s; 1 is the paper's online training)")
     p.add_argument("--lr-w", default=_join(d["lr_W"]),
-                   help="coupling learning rates, one or one per layer (default %(default)s)")
+                   help="coupling learning rates: one, two (the shallow net's input and "
+                        "output rates; a deep net takes the first x1/2 for W1, the second x1/6 "
+                        "for hidden-hidden couplings and x1/2 for the top) or one per layer "
+                        "(default %(default)s)")
     p.add_argument("--lr-b", default=_join(d["lr_b"]),
-                   help="bias learning rates, one or one per layer (default %(default)s)")
+                   help="bias learning rates, as --lr-w (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="the run's one seed (default 0)")
     s = p.add_argument_group("scale-out (Dask)")
     s.add_argument("--scheduler", default="local", type=scheduler_arg,
@@ -181,6 +189,8 @@ def config_from_args(args) -> dict:
             "init_scale": None if args.init_scale is None else _rates(args.init_scale,
                                                                      "--init-scale"),
             "max_block_spins": args.max_block_spins,
+            "greedy_epochs": (args.greedy_epochs if args.greedy_epochs is not None
+                              else GREEDY_EPOCHS if len(args.layers) > 3 else 0),
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
@@ -205,7 +215,8 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
         rule=config["rule"], reads=config["reads"], start=config["start"],
         cycles=config["cycles"], sampler=_sampler(config), sweeps=config["sweeps"],
         reverse_beta=config["reverse_beta"], frozen_above=config["frozen_above"],
-        init_scale=config["init_scale"], max_block_spins=config["max_block_spins"],
+        init_scale=config["init_scale"], greedy_epochs=config["greedy_epochs"],
+        max_block_spins=config["max_block_spins"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
         lr_b=config["lr_b"], shard_size=config.get("shard_size"),
         scheduler=config.get("scheduler", "local"), random_state=config["seed"],
@@ -233,6 +244,11 @@ def _resume_config(args, saved: dict) -> tuple[dict, dict]:
     """The resumed run's config and ``{key: (in the file, given)}`` for every run-defining
     option given on the command line with another value than the file's."""
     config = {**LATER_OPTIONS, **saved["config"]}
+    if "greedy_epochs" not in saved["config"] and len(config.get("layers", ())) > 3:
+        # written when two rates meant (W^1, every other coupling) for a deep net too
+        for key in ("lr_W", "lr_b"):
+            if len(config[key]) == 2:
+                config[key] = config[key][:1] + config[key][1:] * (len(config["layers"]) - 2)
     missing = [k for k in RUN_OPTIONS if k not in config]
     if missing:
         raise CheckpointError(f"{args.resume!r} was not written by `layersweep train` (its "
@@ -384,8 +400,10 @@ def run(args) -> int:
                                  if k.startswith("gap_"))
                 correct = (f"  free ok {row['free_correct']:.2f}"
                            if "free_correct" in row else "")
+                stage = "  (greedy stage)" if row.get("greedy") else ""
                 print(f"epoch {row['epoch']:3d}  train error {row['train_error']:.3f}"
-                      f"{test_error}{blocks}{correct}  {row['seconds']:.1f} s{spent}", flush=True)
+                      f"{test_error}{blocks}{correct}  {row['seconds']:.1f} s{spent}{stage}",
+                      flush=True)
             if stop.signum is not None:
                 raise _Stopped
 

@@ -1,0 +1,71 @@
+"""The training loop's greedy start for deep nets (layersweep.train.Trainer)."""
+
+import numpy as np
+import pytest
+
+from layersweep import data as datasets
+from layersweep.estimator import LayerSweepClassifier, check_greedy_epochs
+from layersweep.exceptions import ArchitectureError
+from layersweep.network import Network
+from layersweep.rules import LearningRates
+from layersweep.samplers import BipartiteAnnealer
+from layersweep.sweep import SweepConfig
+from layersweep.train import Trainer, greedy_stage
+
+
+def test_the_greedy_stage_is_the_shallow_algorithm_on_the_deep_nets_input_side():
+    """During the stage the deep net's W1, b1 learn exactly as the shallow net input - layer 1
+    - output would (same seed, bit for bit); its upper layers are untouched until it ends."""
+    d = datasets.synthetic(n=24, features=10, classes=2, seed=3)
+    deep = Network.random([10, 6, 5, 4], np.random.default_rng(1), classes=2, redundancy=2)
+    stage = greedy_stage(deep, np.random.default_rng(2))
+    shallow = Network([10, 6, 4], 2, 2, [None, deep.W[1].copy(), stage[0].copy()],
+                      [None, deep.b[1].copy(), stage[1].copy()])
+    upper = [w.copy() for w in deep.W[2:]]
+    rates = LearningRates([0.02, 0.01], [0.02, 0.01])
+    common = dict(sampler=BipartiteAnnealer(sweeps=8), sweep=SweepConfig(reads=3), batch_size=3)
+    staged = Trainer(deep, rates=LearningRates.broadcast(0.5, 0.5, 3),
+                     rng=np.random.default_rng(9), greedy=2, stage=stage, stage_rates=rates,
+                     **common)
+    plain = Trainer(shallow, rates=rates, rng=np.random.default_rng(9), **common)
+    staged.run_epoch(d.X, d.y)
+    plain.run_epoch(d.X, d.y)
+    assert np.array_equal(deep.W[1], shallow.W[1]) and np.array_equal(deep.b[1], shallow.b[1])
+    assert np.array_equal(staged.stage[0], shallow.W[2])
+    assert all(np.array_equal(w, w0) for w, w0 in zip(deep.W[2:], upper))
+    assert staged.history[0]["greedy"] == 1 and "gap_1-3" in staged.history[0]
+    assert staged.history[0]["train_error"] == plain.history[0]["train_error"]
+
+    staged.run_epoch(d.X, d.y)  # the stage's last epoch: its output side is dropped
+    assert staged.stage is None and not staged.staging
+    staged.run_epoch(d.X, d.y)  # the deep net trains from the stage's W1, b1
+    assert "greedy" not in staged.history[2] and "gap_2-3" in staged.history[2]
+    assert not np.array_equal(deep.W[2], upper[0])
+
+
+def test_a_deep_net_starts_greedy_by_default_and_a_shallow_one_never():
+    assert check_greedy_epochs(None, 3) == 5 and check_greedy_epochs(None, 2) == 0
+    assert check_greedy_epochs(0, 4) == 0 and check_greedy_epochs(3, 3) == 3
+    for bad in (-1, 1.5, True, "5"):
+        with pytest.raises(ArchitectureError, match="greedy_epochs must be a non-negative"):
+            check_greedy_epochs(bad, 3)
+    with pytest.raises(ArchitectureError, match="needs a deep net"):
+        check_greedy_epochs(2, 2)
+    d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
+    with pytest.raises(ArchitectureError, match="needs a deep net"):
+        LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, greedy_epochs=1).fit(d.X, d.y)
+
+
+def test_a_greedy_start_does_not_change_the_deep_nets_initial_parameters():
+    d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
+    params = dict(hidden_layer_sizes=(5, 4), redundancy=2, epochs=0, random_state=3)
+    with_stage = LayerSweepClassifier(greedy_epochs=2, **params).fit(d.X, d.y)
+    without = LayerSweepClassifier(greedy_epochs=0, **params).fit(d.X, d.y)
+    for name, value in without.network_.parameters().items():
+        assert np.array_equal(with_stage.network_.parameters()[name], value), name
+    assert with_stage.trainer_.stage is not None and without.trainer_.stage is None
+    # the deep defaults: rescaled initialisation and per-layer rates from the shallow pair
+    assert with_stage.trainer_.rates.W == pytest.approx([0.005, 0.003 / 6, 0.0015])
+    assert with_stage.trainer_.stage_rates.W == [0.01, 0.003]
+    bound = 0.4 / np.sqrt(5)
+    assert np.abs(without.network_.W[2]).max() <= bound
