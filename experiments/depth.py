@@ -67,6 +67,11 @@ VARIANTS = {
     "full-ends": {"lr": "full-ends"},
     # full-ends, with the rates decaying as in "decay"
     "full-ends-decay": {"lr": "full-ends", "decay": 5.0},
+    # the defaults with a faster middle coupling (δJ / 2 or δJ instead of δJ / 6)
+    "middle-half": {"lr": "middle-half"},
+    "middle-full": {"lr": "middle-full"},
+    # the defaults with a slower top coupling (δJ / 6 instead of δJ / 2)
+    "top-slow": {"lr": "top-slow"},
 }
 
 
@@ -79,6 +84,9 @@ def variant_params(name: str, hidden: tuple, base_lr: tuple) -> dict:
     lr = {"flat": [base_lr[0]] + [base_lr[1]] * (depth - 1),
           "slower-middle": [base_lr[0] / 2] + [base_lr[1] / 15] * (depth - 2) + [base_lr[1] / 2],
           "full-ends": [base_lr[0]] + [base_lr[1] / 6] * (depth - 2) + [base_lr[1]],
+          "middle-half": [base_lr[0] / 2] + [base_lr[1] / 2] * (depth - 2) + [base_lr[1] / 2],
+          "middle-full": [base_lr[0] / 2] + [base_lr[1]] * (depth - 2) + [base_lr[1] / 2],
+          "top-slow": [base_lr[0] / 2] + [base_lr[1] / 6] * (depth - 1),
           }.get(params.pop("lr", None), list(base_lr))
     params["lr_W"] = params["lr_b"] = lr
     if depth == 2:  # one block: the variants do not apply
