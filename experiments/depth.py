@@ -72,6 +72,9 @@ VARIANTS = {
     "middle-full": {"lr": "middle-full"},
     # the defaults with a slower top coupling (δJ / 6 instead of δJ / 2)
     "top-slow": {"lr": "top-slow"},
+    # the defaults with other initial scales (W^1, each hidden-hidden coupling, top coupling)
+    "middle-init1": {"init_scale": (1.0, 1.0, 0.5)},
+    "top-init02": {"init_scale": (1.0, 0.4, 0.2)},
 }
 
 
@@ -79,8 +82,11 @@ def variant_params(name: str, hidden: tuple, base_lr: tuple) -> dict:
     """Estimator parameters of a variant for a network with ``hidden`` layers."""
     params = dict(VARIANTS[name])
     depth = len(hidden) + 1
-    if params.pop("init_scale", None) == "paper":
+    scale = params.pop("init_scale", None)
+    if scale == "paper":
         params["init_scale"] = [1.0] * depth
+    elif scale is not None:  # (W^1, each hidden-hidden coupling, top coupling)
+        params["init_scale"] = [scale[0]] + [scale[1]] * (depth - 2) + [scale[2]]
     lr = {"flat": [base_lr[0]] + [base_lr[1]] * (depth - 1),
           "slower-middle": [base_lr[0] / 2] + [base_lr[1] / 15] * (depth - 2) + [base_lr[1] / 2],
           "full-ends": [base_lr[0]] + [base_lr[1] / 6] * (depth - 2) + [base_lr[1]],
