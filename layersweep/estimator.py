@@ -96,8 +96,8 @@ class LayerSweepClassifier:
                  start="reference", cycles=1, frozen_above="reference", sampler="numpy",
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
-                 greedy_epochs=None, max_block_spins=None, shard_size=None, scheduler="local", random_state=None,
-                 verbose=False):
+                 greedy_epochs=None, max_block_spins=None, shard_size=None, scheduler="local",
+                 random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.redundancy = redundancy
         self.rule = rule
@@ -124,8 +124,8 @@ class LayerSweepClassifier:
     # ---- scikit-learn plumbing ---------------------------------------------------------
     _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
                "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
-               "batch_size", "lr_W", "lr_b", "init_scale", "greedy_epochs", "max_block_spins", "shard_size",
-               "scheduler", "random_state", "verbose")
+               "batch_size", "lr_W", "lr_b", "init_scale", "greedy_epochs", "max_block_spins",
+               "shard_size", "scheduler", "random_state", "verbose")
 
     def get_params(self, deep=True) -> dict:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -175,8 +175,8 @@ class LayerSweepClassifier:
         return Trainer(net, sampler, self._sweep_config(),
                        LearningRates.broadcast(self.lr_W, self.lr_b, net.depth), rng,
                        batch_size=int(self.batch_size), shard_size=self.shard_size,
-                       greedy=greedy, stage=stage,
-                       stage_rates=LearningRates.shallow(self.lr_W, self.lr_b) if greedy else None)
+                       greedy=greedy, stage=stage, stage_rates=(
+                           LearningRates.shallow(self.lr_W, self.lr_b) if greedy else None))
 
     # ---- the estimator API --------------------------------------------------------------
     def fit(self, X, y, eval_sets=None, on_epoch=None, on_step=None):
