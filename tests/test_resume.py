@@ -163,7 +163,10 @@ def test_a_deep_run_interrupted_in_its_greedy_stage_resumes_from_the_command_lin
     deep = ("--layers", "12,8,6,6", "--greedy-epochs", "1")
     straight = tmp_path / "straight.h5"
     assert main(train_args(npz, straight, *deep)) == 0
-    assert "(greedy stage)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(greedy stage)" in out and "stage" in out.split("-----")[0]
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith("    ")] \
+        == ["shallow", "-"]
     run = tmp_path / "run.h5"
     interrupt_at(monkeypatch, 4)  # inside epoch 1, the shallow stage
     assert main(train_args(npz, run, *deep)) == 130

@@ -226,6 +226,8 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
 COLUMNS = [("epoch", "epoch", "{:d}"), ("train_error", "train err", "{:.3f}"),
            ("test_error", "test err", "{:.3f}"), ("free_correct", "free ok", "{:.2f}"),
            ("seconds", "seconds", "{:.1f}")]
+#: the column that marks a greedy start's epochs (the shallow stage's figures)
+GREEDY_COLUMN = ("greedy", "stage", "shallow")
 
 
 def _option(key: str) -> str:
@@ -451,7 +453,8 @@ def run(args) -> int:
         emit_json(summary)
     else:
         print()
-        table(model.history_, COLUMNS)
+        staged = any(row.get("greedy") for row in model.history_)
+        table(model.history_, COLUMNS + ([GREEDY_COLUMN] if staged else []))
         held, tested = ("n/a" if summary[k] is None else f"{summary[k]:.3f}"
                         for k in ("heldout_accuracy", "test_accuracy"))
         print(f"\nheldout accuracy {held} on {len(heldout)} images; test {tested}; "
