@@ -1,17 +1,22 @@
 """Deep networks trained by active-layer sweeps: error vs epochs for several depths and rules.
 
-Each network is trained on the 1000 bundled MNIST training digits with QP (m = 20 reference
+Each network is trained on the 1000 bundled MNIST training digits with QP (m = 20 free
 samples) and EP, evaluated after every epoch on the 3900 held-out digits; per-block figures
 (energy gap between free samples and the nudged state, fraction of free samples already
 correct) are kept. Variants of the sweep (which value freezes the layer above a lower block,
-initial scales, per-layer learning rates, their decay, a greedy start) are named presets
+where free samples start, initial scales, per-layer learning rates, their decay, a greedy
+start) are named presets
 below. Writes curves.csv and curves.png under ``--out`` (experiments/results/depth/) and
 prints a summary table. The committed results:
 
     python experiments/depth.py --nets shallow,deep,wide --variants paper,rescaled,default \
         --rules qp,ep
-    python experiments/depth.py --nets shallow,deep,wide --variants default --rules qp \
-        --seeds 0,1,2 --out experiments/results/depth-greedy
+    python experiments/depth.py --nets shallow,deep,wide --variants default,reference-start \
+        --rules qp --seeds 0,1,2 --out experiments/results/depth-greedy
+    python experiments/depth.py --nets deep,wide --variants full-ends --rules qp \
+        --seeds 0,1,2 --out experiments/results/depth-full-ends
+    python experiments/depth.py --nets deep,wide --variants full-ends-decay,decay --rules qp \
+        --seeds 0,1,2 --out experiments/results/depth-full-ends-decay
     python experiments/depth.py --nets wide,deep --variants decay,decay-slower,decay-sweeps64 \
         --rules qp --out experiments/results/depth-variants
 
@@ -44,37 +49,44 @@ NETS = {
 #: sweep variants for deep nets: estimator parameters (per coupling layer where it matters)
 VARIANTS = {
     # the package's defaults: for a deep net the rescaled initialisation, per-layer rates
-    # from the shallow pair (W^1 x 1/2, hidden-hidden x 1/6, top x 1/2) and a greedy start of
-    # 5 epochs (the shallow net input - first hidden layer - output, then the deep net)
+    # from the shallow pair (W^1 x 1/2, hidden-hidden x 1/6, top x 1/2), a greedy start of
+    # 5 epochs (the shallow net input - first hidden layer - output, then the deep net) and
+    # free samples annealed from random states
     "default": {},
+    # the defaults with free samples started from reference states (the default before)
+    "reference-start": {"start": "reference"},
     # the paper's initialisation and rates (W^1 at δW, every other coupling at δJ), no greedy
     # start: the sweep of DESIGN §3 with the layer above a lower block at the reference value
-    "paper": {"init_scale": "paper", "lr": "flat", "greedy_epochs": 0},
+    "paper": {"start": "reference", "init_scale": "paper", "lr": "flat",
+              "greedy_epochs": 0},
     # as "paper", with the neighbours frozen at their free values (DESIGN §3 as first written)
-    "free-above": {"init_scale": "paper", "lr": "flat", "greedy_epochs": 0,
-                   "frozen_above": "free"},
-    # the defaults without the greedy start
-    "rescaled": {"greedy_epochs": 0},
+    "free-above": {"start": "reference", "init_scale": "paper", "lr": "flat",
+                   "greedy_epochs": 0, "frozen_above": "free"},
+    # reference-start without the greedy start
+    "rescaled": {"start": "reference", "greedy_epochs": 0},
     # rescaled, with every rate decaying as 1 / (1 + (epoch - 1) / 5)
-    "decay": {"greedy_epochs": 0, "decay": 5.0},
+    "decay": {"start": "reference", "greedy_epochs": 0, "decay": 5.0},
     # decay, with an even slower middle coupling (δJ / 15 instead of δJ / 6)
-    "decay-slower": {"greedy_epochs": 0, "lr": "slower-middle", "decay": 5.0},
+    "decay-slower": {"start": "reference", "greedy_epochs": 0, "lr": "slower-middle", "decay": 5.0},
     # decay, with twice the sweeps per read
-    "decay-sweeps64": {"greedy_epochs": 0, "decay": 5.0, "sweeps": 64},
-    # the defaults with a longer greedy start
-    "greedy8": {"greedy_epochs": 8},
-    # the defaults with W^1 and the top coupling at the shallow net's full rates δW, δJ
-    "full-ends": {"lr": "full-ends"},
+    "decay-sweeps64": {"start": "reference", "greedy_epochs": 0, "decay": 5.0,
+                       "sweeps": 64},
+    # reference-start with a longer greedy start
+    "greedy8": {"start": "reference", "greedy_epochs": 8},
+    # reference-start with W^1 and the top coupling at the shallow net's full rates δW, δJ
+    "full-ends": {"start": "reference", "lr": "full-ends"},
     # full-ends, with the rates decaying as in "decay"
-    "full-ends-decay": {"lr": "full-ends", "decay": 5.0},
-    # the defaults with a faster middle coupling (δJ / 2 or δJ instead of δJ / 6)
-    "middle-half": {"lr": "middle-half"},
-    "middle-full": {"lr": "middle-full"},
-    # the defaults with a slower top coupling (δJ / 6 instead of δJ / 2)
-    "top-slow": {"lr": "top-slow"},
-    # the defaults with other initial scales (W^1, each hidden-hidden coupling, top coupling)
-    "middle-init1": {"init_scale": (1.0, 1.0, 0.5)},
-    "top-init02": {"init_scale": (1.0, 0.4, 0.2)},
+    "full-ends-decay": {"start": "reference", "lr": "full-ends", "decay": 5.0},
+    # reference-start with a faster middle coupling (δJ / 2 or δJ instead of δJ / 6)
+    "middle-half": {"start": "reference", "lr": "middle-half"},
+    "middle-full": {"start": "reference", "lr": "middle-full"},
+    # reference-start with a slower top coupling (δJ / 6 instead of δJ / 2)
+    "top-slow": {"start": "reference", "lr": "top-slow"},
+    # reference-start with other initial scales (W^1, each hidden-hidden coupling, top)
+    "middle-init1": {"start": "reference", "init_scale": (1.0, 1.0, 0.5)},
+    "top-init02": {"start": "reference", "init_scale": (1.0, 0.4, 0.2)},
+    # reference-start with the layer above a lower block frozen at its free value
+    "greedy-free-above": {"start": "reference", "frozen_above": "free"},
 }
 
 

@@ -24,6 +24,9 @@ from .train import (Trainer, check_shard_size, error_rate, greedy_stage, predict
 RULES = ("qp", "ep")
 #: a deep net's default greedy start (epochs of the shallow stage), the measured best
 GREEDY_EPOCHS = 5
+#: where a deep net's free samples start by default (reference starts hold them in the
+#: wrong-class states of top-down descents; full anneals from random states do better)
+DEEP_START = "random"
 
 
 class LayerSweepClassifier:
@@ -40,8 +43,9 @@ class LayerSweepClassifier:
         (one free sample from a random start).
     reads : int or None
         m, free samples per image and block; None means 20 for QP (the paper's) and 1 for EP.
-    start : {"reference", "random"}
-        Where each free sample's anneal starts (QP).
+    start : {"reference", "random"} or None
+        Where each free sample's anneal starts (QP); None: the reference states of wrong
+        classes for L = 2 (the paper's), random states for a deep net (measured better).
     cycles : int
         Cyclic annealing: restarts of each read from its lowest state so far.
     frozen_above : {"reference", "free"}
@@ -93,7 +97,7 @@ class LayerSweepClassifier:
     """
 
     def __init__(self, hidden_layer_sizes=(120,), redundancy=4, rule="qp", reads=None,
-                 start="reference", cycles=1, frozen_above="reference", sampler="numpy",
+                 start=None, cycles=1, frozen_above="reference", sampler="numpy",
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
                  greedy_epochs=None, max_block_spins=None, shard_size=None, scheduler="local",
@@ -141,7 +145,7 @@ class LayerSweepClassifier:
         return f"LayerSweepClassifier({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
     # ---- building blocks ----------------------------------------------------------------
-    def _sweep_config(self) -> SweepConfig:
+    def _sweep_config(self, depth: int) -> SweepConfig:
         if self.rule not in RULES:
             raise ArchitectureError(f"rule must be one of {RULES}; got {self.rule!r}")
         if self.rule == "ep":
@@ -152,8 +156,8 @@ class LayerSweepClassifier:
             return SweepConfig(reads=1, start="random", cycles=self.cycles,
                                frozen_above=self.frozen_above)
         reads = 20 if self.reads is None else self.reads
-        return SweepConfig(reads=reads, start=self.start, cycles=self.cycles,
-                           frozen_above=self.frozen_above)
+        return SweepConfig(reads=reads, start=default_start(self.start, depth),
+                           cycles=self.cycles, frozen_above=self.frozen_above)
 
     def _make_trainer(self, n_features: int, n_classes: int) -> Trainer:
         if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
@@ -172,7 +176,7 @@ class LayerSweepClassifier:
                     "reverse_beta": self.reverse_beta}
         sampler = make_sampler(self.sampler, **schedule) if isinstance(self.sampler, str) \
             else make_sampler(self.sampler)
-        return Trainer(net, sampler, self._sweep_config(),
+        return Trainer(net, sampler, self._sweep_config(net.depth),
                        LearningRates.broadcast(self.lr_W, self.lr_b, net.depth), rng,
                        batch_size=int(self.batch_size), shard_size=self.shard_size,
                        greedy=greedy, stage=stage, stage_rates=(
@@ -307,6 +311,14 @@ class LayerSweepClassifier:
         self._check_fitted()
         X, y = check_data(X, y, features=self.n_features_in_, classes=len(self.classes_))
         return 1.0 - error_rate(self.network_, X, y)
+
+
+def default_start(start, depth: int) -> str:
+    """Where QP's free samples start: None means reference states when L = 2 and random
+    states for a deep net."""
+    if start is None:
+        return DEEP_START if depth > 2 else "reference"
+    return start
 
 
 def check_greedy_epochs(greedy_epochs, depth: int) -> int:

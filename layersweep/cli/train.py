@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from .. import checkpoint
-from ..estimator import GREEDY_EPOCHS, LayerSweepClassifier
+from ..estimator import GREEDY_EPOCHS, LayerSweepClassifier, default_start
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
@@ -95,7 +95,8 @@ def add_parser(subparsers):
     p.add_argument("--reads", type=int, default=d["reads"],
                    help="m, free samples per image and block (default 20 for qp, 1 for ep)")
     p.add_argument("--start", choices=("reference", "random"), default=d["start"],
-                   help="where free samples' anneals start (default %(default)s)")
+                   help="where free samples' anneals start (default: reference for 784,120,40, "
+                        "random for a deep net)")
     p.add_argument("--cycles", type=int, default=d["cycles"],
                    help="cyclic-annealing cycles (default %(default)s)")
     p.add_argument("--sampler", type=_sampler_name, default=d["sampler"],
@@ -184,7 +185,8 @@ def config_from_args(args) -> dict:
     """The run's configuration as recorded in its run file."""
     return {"layers": args.layers, "redundancy": args.redundancy, "data": args.data,
             "train_size": args.train_size, "test_size": args.test_size, "rule": args.rule,
-            "reads": args.reads, "start": args.start, "cycles": args.cycles,
+            "reads": args.reads, "start": default_start(args.start, len(args.layers) - 1),
+            "cycles": args.cycles,
             "frozen_above": args.frozen_above,
             "init_scale": None if args.init_scale is None else _rates(args.init_scale,
                                                                      "--init-scale"),
