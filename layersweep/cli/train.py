@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from .. import checkpoint
-from ..estimator import GREEDY_EPOCHS, LayerSweepClassifier, default_start
+from ..estimator import LayerSweepClassifier, check_greedy_epochs, default_start
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
@@ -192,7 +192,7 @@ def config_from_args(args) -> dict:
                                                                      "--init-scale"),
             "max_block_spins": args.max_block_spins,
             "greedy_epochs": (args.greedy_epochs if args.greedy_epochs is not None
-                              else GREEDY_EPOCHS if len(args.layers) > 3 else 0),
+                              else check_greedy_epochs(None, len(args.layers) - 1)),
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
