@@ -5,12 +5,14 @@ samples) and EP, evaluated after every epoch on the 3900 held-out digits; per-bl
 (energy gap between free samples and the nudged state, fraction of free samples already
 correct) are kept. Variants of the sweep (which value freezes the layer above a lower block,
 where free samples start, initial scales, per-layer learning rates, their decay, a greedy
-start) are named presets
+start, parameter averaging) are named presets
 below. Writes curves.csv and curves.png under ``--out`` (experiments/results/depth/) and
 prints a summary table. The committed results:
 
     python experiments/depth.py --nets shallow,deep,wide --variants paper,rescaled,default \
         --rules qp,ep
+    python experiments/depth.py --nets shallow,deep,wide --variants default,average,no-average \
+        --rules qp --seeds 0,1,2 --out experiments/results/depth-average
     python experiments/depth.py --nets shallow,deep,wide --variants default,reference-start \
         --rules qp --seeds 0,1,2 --out experiments/results/depth-greedy
     python experiments/depth.py --nets deep,wide --variants full-ends --rules qp \
@@ -34,7 +36,7 @@ import time
 import numpy as np
 
 from layersweep import data as datasets
-from layersweep.estimator import GREEDY_EPOCHS, LayerSweepClassifier
+from layersweep.estimator import GREEDY_EPOCHS, LayerSweepClassifier, default_average
 from layersweep.rules import LearningRates
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,6 +55,11 @@ VARIANTS = {
     # 5 epochs (the shallow net input - first hidden layer - output, then the deep net) and
     # free samples annealed from random states
     "default": {},
+    # the defaults with predictions from the parameters as trained, not their moving average
+    "no-average": {"average": 0},
+    # a moving average of the parameters over the last 3000 training images predicts (the
+    # deep-net default; for 784-120-40 it is not the paper's algorithm, so an option)
+    "average": {"average": 3000},
     # the defaults with free samples started from reference states (the default before)
     "reference-start": {"start": "reference"},
     # the paper's initialisation and rates (W^1 at δW, every other coupling at δJ), no greedy
@@ -90,6 +97,12 @@ VARIANTS = {
 }
 
 
+#: the variant settings that also apply to the one block of 784-120-40
+SHALLOW_KEYS = ("lr_W", "lr_b", "sweeps", "decay", "average")
+#: variants that change 784-120-40 (all others are its default)
+SHALLOW_VARIANTS = ("default", "average")
+
+
 def variant_params(name: str, hidden: tuple, base_lr: tuple) -> dict:
     """Estimator parameters of a variant for a network with ``hidden`` layers."""
     params = dict(VARIANTS[name])
@@ -108,7 +121,14 @@ def variant_params(name: str, hidden: tuple, base_lr: tuple) -> dict:
           }.get(params.pop("lr", None), list(base_lr))
     params["lr_W"] = params["lr_b"] = lr
     if depth == 2:  # one block: the variants do not apply
-        params = {k: v for k, v in params.items() if k in ("lr_W", "lr_b", "sweeps", "decay")}
+        params = {k: v for k, v in params.items() if k in SHALLOW_KEYS}
+    return params
+
+
+def settled(name: str, hidden: tuple, base_lr: tuple) -> dict:
+    """A variant's parameters with the package's deep-net default for averaging filled in."""
+    params = variant_params(name, hidden, base_lr)
+    params["average"] = default_average(params.get("average"), len(hidden) + 1)
     return params
 
 
@@ -157,8 +177,11 @@ def main(argv=None):
     for net in args.nets.split(","):
         hidden = NETS[net]
         for variant in args.variants.split(","):
-            if variant != "default" and len(hidden) == 1:
+            if variant not in SHALLOW_VARIANTS and len(hidden) == 1:
                 continue  # one block: the variants do not apply
+            if variant != "default" and settled(variant, hidden, base_lr) == settled(
+                    "default", hidden, base_lr):
+                continue  # the default itself for this net (e.g. "average" for a deep net)
             for rule in args.rules.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     params = variant_params(variant, hidden, base_lr)

@@ -14,6 +14,9 @@ Layout (format version 1; readable with h5py or ``h5dump`` alone, no pickle anyw
     /state/order            int64, the current epoch's shuffle order (empty between epochs)
     /state/greedy/W, b      during a deep net's greedy start only: the output side of the
                             shallow stage, float32 (n_L, n_1) and (n_L,)
+    /state/averaged/W1, b1, ...  with parameter averaging only: the averaged parameters
+                            (the ones that predict), shapes as /parameters; attr images (how
+                            many training images they average over so far)
     /history                one float64 dataset per figure (epoch, train_error, test_error,
                             seconds, gap_1-2, free_correct, ...), one entry per epoch
     /sampler                attrs: name, properties (JSON of the sampler's ``properties``)
@@ -183,6 +186,11 @@ def _write(f: h5py.File, trainer, config: dict) -> None:
         greedy = state.create_group("greedy")
         greedy.create_dataset("W", data=trainer.stage[0])
         greedy.create_dataset("b", data=trainer.stage[1])
+    if trainer.averaged is not None:
+        averaged = state.create_group("averaged")
+        averaged.attrs["images"] = trainer.averaged_images
+        for name, value in trainer.averaged.parameters().items():
+            averaged.create_dataset(name, data=value)
     history = f.create_group("history")
     keys = sorted({k for row in trainer.history for k in row})
     for key in keys:
@@ -251,20 +259,17 @@ def load(path) -> dict:
                     f"{path!r} has run-file format version {version}; this layersweep "
                     f"({__version__}) reads version {FORMAT_VERSION}")
             sizes = [int(n) for n in f.attrs["layers"]]
-            net = Network(sizes, int(f.attrs["classes"]), int(f.attrs["redundancy"]))
-            for l in range(1, net.depth + 1):
-                for store, name in ((net.W, f"W{l}"), (net.b, f"b{l}")):
-                    value = np.asarray(f["parameters"][name], np.float32)
-                    if value.shape != store[l].shape:
-                        raise CheckpointError(
-                            f"{path!r}: parameter {name} has shape {value.shape}, expected "
-                            f"{store[l].shape} for layers {sizes}")
-                    store[l] = value
+            net = _network(f["parameters"], sizes, f.attrs, path, "parameter")
             st = f["state"]
             state = {"epoch": int(st.attrs["epoch"]), "position": int(st.attrs["position"]),
                      "steps": int(st.attrs["steps"]), "rng": json.loads(st.attrs["rng"]),
                      "running": json.loads(st.attrs["running"]),
-                     "order": np.asarray(st["order"], np.int64), "stage": None}
+                     "order": np.asarray(st["order"], np.int64), "stage": None,
+                     "averaged": None, "averaged_images": 0}
+            if "averaged" in st:
+                state["averaged"] = _network(st["averaged"], sizes, f.attrs, path,
+                                             "averaged parameter")
+                state["averaged_images"] = int(st["averaged"].attrs["images"])
             if "greedy" in st:
                 stage = tuple(np.asarray(st["greedy"][k], np.float32) for k in ("W", "b"))
                 if stage[0].shape != (sizes[-1], sizes[1]) or stage[1].shape != (sizes[-1],):
@@ -298,6 +303,27 @@ def load(path) -> dict:
             "sampler": sampler, "embeddings": embeddings, "path": path}
 
 
+def _network(group, sizes: list, attrs, path: str, what: str) -> Network:
+    """A network of layers ``sizes`` from the datasets ``W1, b1, ...`` of ``group``."""
+    net = Network(sizes, int(attrs["classes"]), int(attrs["redundancy"]))
+    for l in range(1, net.depth + 1):
+        for store, name in ((net.W, f"W{l}"), (net.b, f"b{l}")):
+            value = np.asarray(group[name], np.float32)
+            if value.shape != store[l].shape:
+                raise CheckpointError(
+                    f"{path!r}: {what} {name} has shape {value.shape}, expected "
+                    f"{store[l].shape} for layers {sizes}")
+            store[l] = value
+    return net
+
+
+def predictor(saved: dict) -> Network:
+    """The network a loaded run file predicts with: its averaged parameters if the run
+    averages them, else its parameters."""
+    averaged = saved["state"].get("averaged")
+    return saved["network"] if averaged is None else averaged
+
+
 def restore(trainer, saved: dict) -> None:
     """Put a loaded run file's network, generator, position and history into ``trainer``.
 
@@ -328,6 +354,9 @@ def restore(trainer, saved: dict) -> None:
     trainer.order = state["order"].copy() if len(state["order"]) else None
     trainer.running = dict(state["running"])
     trainer.history = [dict(row) for row in saved["history"]]
+    averaged = state.get("averaged") if trainer.average else None
+    trainer.averaged = None if averaged is None else averaged.copy()
+    trainer.averaged_images = state.get("averaged_images", 0) if averaged is not None else 0
     stage = state.get("stage")
     trainer.stage = None if stage is None else tuple(a.copy() for a in stage)
     if trainer.staging and trainer.stage is None:

@@ -18,8 +18,8 @@ from .rules import LearningRates
 from .samplers import make_sampler
 from .scheduler import LocalScheduler, make_scheduler
 from .sweep import SweepConfig
-from .train import (Trainer, check_shard_size, error_rate, greedy_stage, predict,
-                    predict_states)
+from .train import (Trainer, check_average, check_shard_size, error_rate, greedy_stage,
+                    predict, predict_states)
 
 RULES = ("qp", "ep")
 #: a deep net's default greedy start (epochs of the shallow stage), the measured best
@@ -27,6 +27,8 @@ GREEDY_EPOCHS = 5
 #: where a deep net's free samples start by default (reference starts hold them in the
 #: wrong-class states of top-down descents; full anneals from random states do better)
 DEEP_START = "random"
+#: a deep net's default averaging time constant in training images (see ``average``)
+DEEP_AVERAGE = 3000
 
 
 class LayerSweepClassifier:
@@ -72,6 +74,12 @@ class LayerSweepClassifier:
         - first hidden layer - output (the paper's algorithm, at the two rates of ``lr_W``/
         ``lr_b``, or the first and last of per-layer ones); the deep net then continues from
         its ``W^1, b^1``. None: 5 for a deep net, 0 for L = 2.
+    average : int or None
+        Parameter averaging: predict with a moving average of the parameters over the last
+        ``average`` training images (over the last quarter of the net's updates while fewer
+        than ``4 * average`` images have been seen); 0 predicts with the parameters as
+        trained. None: 3000 for a deep net (its online updates jitter the prediction from
+        epoch to epoch), 0 for L = 2 (the paper's).
     max_block_spins : int or None
         The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at
         most, or ``fit`` refuses the network before training starts.
@@ -91,6 +99,8 @@ class LayerSweepClassifier:
     Attributes
     ----------
     network_ : Network
+        The network that predicts: the averaged parameters when averaging, else the trained
+        ones (``trainer_.net``).
     classes_ : ndarray of shape (n_classes,)
     history_ : list of dict, one row per epoch
     loss_curve_ : list of float, the training error after each epoch
@@ -100,7 +110,7 @@ class LayerSweepClassifier:
                  start=None, cycles=1, frozen_above="reference", sampler="numpy",
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
-                 greedy_epochs=None, max_block_spins=None, shard_size=None, scheduler="local",
+                 greedy_epochs=None, average=None, max_block_spins=None, shard_size=None, scheduler="local",
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.redundancy = redundancy
@@ -119,6 +129,7 @@ class LayerSweepClassifier:
         self.lr_b = lr_b
         self.init_scale = init_scale
         self.greedy_epochs = greedy_epochs
+        self.average = average
         self.max_block_spins = max_block_spins
         self.shard_size = shard_size
         self.scheduler = scheduler
@@ -128,8 +139,8 @@ class LayerSweepClassifier:
     # ---- scikit-learn plumbing ---------------------------------------------------------
     _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
                "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
-               "batch_size", "lr_W", "lr_b", "init_scale", "greedy_epochs", "max_block_spins",
-               "shard_size", "scheduler", "random_state", "verbose")
+               "batch_size", "lr_W", "lr_b", "init_scale", "greedy_epochs", "average",
+               "max_block_spins", "shard_size", "scheduler", "random_state", "verbose")
 
     def get_params(self, deep=True) -> dict:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -180,7 +191,8 @@ class LayerSweepClassifier:
                        LearningRates.broadcast(self.lr_W, self.lr_b, net.depth), rng,
                        batch_size=int(self.batch_size), shard_size=self.shard_size,
                        greedy=greedy, stage=stage, stage_rates=(
-                           LearningRates.shallow(self.lr_W, self.lr_b) if greedy else None))
+                           LearningRates.shallow(self.lr_W, self.lr_b) if greedy else None),
+                       average=default_average(self.average, depth))
 
     # ---- the estimator API --------------------------------------------------------------
     def fit(self, X, y, eval_sets=None, on_epoch=None, on_step=None):
@@ -285,7 +297,7 @@ class LayerSweepClassifier:
     @property
     def network_(self) -> Network:
         self._check_fitted()
-        return self.trainer_.net
+        return self.trainer_.predictor
 
     @property
     def history_(self) -> list:
@@ -319,6 +331,15 @@ def default_start(start, depth: int) -> str:
     if start is None:
         return DEEP_START if depth > 2 else "reference"
     return start
+
+
+def default_average(average, depth: int) -> int:
+    """The averaging time constant in images: None means :data:`DEEP_AVERAGE` for a deep net
+    and 0 (no averaging) for L = 2."""
+    if average is None:
+        return DEEP_AVERAGE if depth > 2 else 0
+    check_average(average)
+    return int(average)
 
 
 def check_greedy_epochs(greedy_epochs, depth: int) -> int:

@@ -27,6 +27,8 @@ from .sweep import BlockReport, SweepConfig, backward_sweep, forward_sweep, grou
 CHUNK = 1024
 #: inference's own seed, so that predictions are a function of the parameters alone
 INFERENCE_SEED = 0
+#: parameter averaging reaches back over at most 1/AVERAGE_TAIL of the images it has seen
+AVERAGE_TAIL = 4
 #: prefix of the sampler's tallies in ``Trainer.running`` (see :meth:`Trainer.step`)
 TALLY = "tally:"
 
@@ -73,6 +75,13 @@ class Trainer:
     shallow *stage* input - layer 1 - output, which shares ``W^1, b^1`` with ``net`` and has
     its own output side ``stage = (W (n_L, n_1), b (n_L,))``, at ``stage_rates``; the stage's
     output side is dropped when those epochs end.
+
+    Parameter averaging: with ``average`` > 0 (a time constant in training images), the
+    trainer keeps ``averaged``, a moving average of ``net``'s parameters after each update
+    of the net itself (not of a greedy stage), over the last ``average`` images or the last
+    quarter of those seen so far, whichever is shorter (``averaged_images``: images seen).
+    Predictions and the evaluation after each epoch use it (:attr:`predictor`); training
+    never does. Averaging cancels the update-to-update jitter of online sampling.
     """
 
     net: Network
@@ -92,10 +101,35 @@ class Trainer:
     greedy: int = 0
     stage: tuple | None = None
     stage_rates: LearningRates | None = None
+    average: int = 0
+    averaged: Network | None = None
+    averaged_images: int = 0
     _sampler_on: tuple = field(default=None, init=False, repr=False)  # (scheduler, handle)
 
     def __post_init__(self):
         check_shard_size(self.shard_size)
+        check_average(self.average)
+
+    @property
+    def predictor(self) -> Network:
+        """The network predictions use: the averaged parameters once averaging has begun,
+        else ``net`` itself."""
+        return self.net if self.averaged is None else self.averaged
+
+    def _update_average(self, images: int) -> None:
+        """Fold ``net``'s parameters, after an update from ``images`` images, into the
+        average: an exponential moving average of time constant ``average`` images, shortened
+        to the last quarter of the images seen so far while the run is young (so that the
+        first updates, far from trained, soon stop counting)."""
+        self.averaged_images += images
+        if self.averaged is None:
+            self.averaged = self.net.copy()
+            return
+        span = min(self.average, max(self.averaged_images // AVERAGE_TAIL, images))
+        weight = DTYPE(images / span)
+        for l in range(1, self.net.depth + 1):
+            self.averaged.W[l] += weight * (self.net.W[l] - self.averaged.W[l])
+            self.averaged.b[l] += weight * (self.net.b[l] - self.averaged.b[l])
 
     @property
     def staging(self) -> bool:
@@ -133,6 +167,8 @@ class Trainer:
         grads, reports = combine_shards(parts)
         apply_gradients(net, grads, rates)
         self.steps += 1
+        if self.average and net is self.net:
+            self._update_average(len(y))
         if net is not self.net:  # the stage's one block joins layer 1 to the output
             reports = [BlockReport((1, self.net.depth), r.gap, r.correct) for r in reports]
         for r in reports:
@@ -200,7 +236,8 @@ class Trainer:
                 if on_step is not None:
                     on_step(self)
         bar.close()
-        net, _ = self.active()  # a greedy stage's epochs measure the stage
+        # a greedy stage's epochs measure the stage; the net's, the parameters that predict
+        net = self.active()[0] if staging else self.predictor
         row = {"epoch": self.epoch + 1, "seconds": self.running.get("seconds", 0.0),
                "train_error": error_rate(net, X, y)}
         if staging:
@@ -239,6 +276,13 @@ def take_tally(sampler) -> dict:
     such as QPU calls and access time), or ``{}`` for samplers that keep no tally."""
     take = getattr(sampler, "take_tally", None)
     return take() if take is not None else {}
+
+
+def check_average(average) -> None:
+    """An averaging time constant is a non-negative integer number of images (0: off)."""
+    if not isinstance(average, (int, np.integer)) or isinstance(average, bool) or average < 0:
+        raise ArchitectureError(f"average must be a non-negative integer (a time constant in "
+                                f"training images; 0 turns averaging off); got {average!r}")
 
 
 def check_shard_size(shard_size) -> None:

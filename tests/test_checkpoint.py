@@ -165,6 +165,32 @@ def test_a_greedy_stage_is_saved_checked_and_required_while_it_runs(tmp_path):
         checkpoint.load(path)
 
 
+def test_averaged_parameters_are_saved_checked_and_predict(tmp_path):
+    d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
+    params = dict(hidden_layer_sizes=(5, 4), redundancy=2, reads=2, sweeps=4, epochs=1,
+                  greedy_epochs=0, random_state=3)
+    model = LayerSweepClassifier(**params).fit(d.X, d.y)
+    path = tmp_path / "run.h5"
+    checkpoint.save(path, model.trainer_, {})
+    with h5py.File(path, "r") as f:
+        assert f["state/averaged/W2"].shape == (4, 5) and f["state/averaged"].attrs["images"] == 20
+    saved = checkpoint.load(path)
+    assert checkpoint.predictor(saved) is saved["state"]["averaged"]
+    for name, value in model.network_.parameters().items():  # the averaged ones
+        assert np.array_equal(checkpoint.predictor(saved).parameters()[name], value), name
+    resumed = LayerSweepClassifier(**params).restore_checkpoint(path)
+    assert resumed.trainer_.averaged_images == 20
+    assert resumed.network_ is resumed.trainer_.averaged
+    # resumed without averaging, the stale average is dropped: the trained net predicts
+    plain = LayerSweepClassifier(average=0, **params).restore_checkpoint(path)
+    assert plain.network_ is plain.trainer_.net and plain.trainer_.averaged_images == 0
+    with h5py.File(path, "a") as f:
+        del f["state/averaged/W2"]
+        f["state/averaged"].create_dataset("W2", data=np.zeros((4, 3), np.float32))
+    with pytest.raises(CheckpointError, match="averaged parameter W2 has shape"):
+        checkpoint.load(path)
+
+
 def test_keep_rotates_by_renames_and_run_file_is_always_whole(trained, tmp_path):
     path = tmp_path / "run.h5"
     trainer = trained.trainer_

@@ -1,7 +1,9 @@
 import json
 
+import numpy as np
 import pytest
 
+from layersweep import checkpoint
 from layersweep.cli import main
 
 
@@ -23,6 +25,25 @@ def test_train_then_evaluate_json(npz, tmp_path, capsys):
     result = json_lines(capsys.readouterr().out)[0]
     assert result["split"] == "test" and result["n"] == 30 and 0 <= result["accuracy"] <= 1
     assert result["accuracy"] == pytest.approx(1 - lines[1]["test_error"])
+
+
+def test_a_deep_run_predicts_with_its_averaged_parameters(npz, tmp_path, capsys):
+    out = str(tmp_path / "run.h5")
+    assert main(["train", "--layers", "12,10,8,6", "--redundancy", "2", "--data", npz,
+                 "--train-size", "60", "--test-size", "30", "--epochs", "3", "--reads", "4",
+                 "--greedy-epochs", "1", "--average", "40", "--out", out, "--json"]) == 0
+    last = json_lines(capsys.readouterr().out)[2]
+    saved = checkpoint.load(out)
+    assert saved["config"]["average"] == 40 and saved["state"]["averaged_images"] == 120
+    assert main(["evaluate", out, "--split", "test", "--json"]) == 0
+    result = json_lines(capsys.readouterr().out)[0]
+    assert result["accuracy"] == pytest.approx(1 - last["test_error"])
+    net = checkpoint.predictor(saved)
+    assert net is saved["state"]["averaged"] and not np.array_equal(net.W[2],
+                                                                     saved["network"].W[2])
+    assert main(["info", out]) == 0
+    assert "moving average of the parameters (/state/averaged): over 40 images, 120 seen" \
+        in capsys.readouterr().out
 
 
 def test_train_prints_lines_and_a_table(npz, tmp_path, capsys):

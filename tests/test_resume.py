@@ -99,7 +99,10 @@ def test_a_greedy_start_resumes_bit_identically_inside_and_after_its_stage(stop_
     assert (saved["state"]["stage"] is not None) == (saved["state"]["epoch"] < 2)
     resumed = LayerSweepClassifier(**params).restore_checkpoint(path)
     resumed.train_to(d.X, d.y, 3, eval_sets=evals)
-    assert_same_parameters(straight.network_, resumed.network_)
+    assert_same_parameters(straight.network_, resumed.network_)  # the averaged parameters
+    assert_same_parameters(straight.trainer_.net, resumed.trainer_.net)
+    assert straight.network_ is straight.trainer_.averaged
+    assert resumed.trainer_.averaged_images == straight.trainer_.averaged_images == 36
     assert same_run(straight.history_, resumed.history_)
 
 

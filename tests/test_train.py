@@ -1,16 +1,17 @@
-"""The training loop's greedy start for deep nets (layersweep.train.Trainer)."""
+"""The training loop's greedy start and parameter averaging (layersweep.train.Trainer)."""
 
 import numpy as np
 import pytest
 
 from layersweep import data as datasets
-from layersweep.estimator import LayerSweepClassifier, check_greedy_epochs
+from layersweep.estimator import (DEEP_AVERAGE, LayerSweepClassifier, check_greedy_epochs,
+                                  default_average)
 from layersweep.exceptions import ArchitectureError
 from layersweep.network import Network
 from layersweep.rules import LearningRates
 from layersweep.samplers import BipartiteAnnealer
 from layersweep.sweep import SweepConfig
-from layersweep.train import Trainer, greedy_stage
+from layersweep.train import Trainer, error_rate, greedy_stage
 
 
 def test_the_greedy_stage_is_the_shallow_algorithm_on_the_deep_nets_input_side():
@@ -73,3 +74,61 @@ def test_a_greedy_start_does_not_change_the_deep_nets_initial_parameters():
     assert shallow.trainer_.sweep.start == "reference"  # the paper's
     bound = 0.4 / np.sqrt(5)
     assert np.abs(without.network_.W[2]).max() <= bound
+
+
+def averaging_trainer(average, greedy=0):
+    net = Network.random([10, 6, 5, 4], np.random.default_rng(1), classes=2, redundancy=2)
+    return Trainer(net, BipartiteAnnealer(sweeps=8), SweepConfig(reads=3),
+                   LearningRates.broadcast(0.05, 0.05, 3), np.random.default_rng(9),
+                   batch_size=3, average=average, greedy=greedy,
+                   stage=greedy_stage(net, np.random.default_rng(2)) if greedy else None,
+                   stage_rates=LearningRates([0.05, 0.05], [0.05, 0.05]) if greedy else None)
+
+
+def test_averaging_is_a_moving_average_and_never_changes_training():
+    """average=6 with 3 images per update: the average is the latest parameters until 16
+    images are seen (a quarter of them is under one update), then weights 3/4, 3/5, 3/6."""
+    d = datasets.synthetic(n=24, features=10, classes=2, seed=3)
+    averaged, plain = averaging_trainer(6), averaging_trainer(0)
+    snapshots = []
+    averaged.run_epoch(d.X, d.y, on_step=lambda t: snapshots.append(t.net.copy()))
+    plain.run_epoch(d.X, d.y)
+    for l in range(1, 4):  # training is the same, bit for bit
+        assert np.array_equal(averaged.net.W[l], plain.net.W[l])
+        assert np.array_equal(averaged.net.b[l], plain.net.b[l])
+    weights = [1, 1, 1, 1, 1, 3 / 4, 3 / 5, 3 / 6]  # after 3, 6, ..., 24 images
+    for l in range(1, 4):
+        expected = np.zeros_like(snapshots[0].W[l], np.float64)
+        for weight, snapshot in zip(weights, snapshots):
+            expected += weight * (snapshot.W[l] - expected)
+        np.testing.assert_allclose(averaged.averaged.W[l], expected, rtol=1e-5, atol=1e-6)
+    assert not np.array_equal(averaged.averaged.W[1], averaged.net.W[1])
+    assert averaged.averaged_images == 24
+    # what predicts, and what the epoch's figures measure, is the average
+    assert averaged.predictor is averaged.averaged and plain.predictor is plain.net
+    assert averaged.history[0]["train_error"] == error_rate(averaged.averaged, d.X, d.y)
+
+
+def test_averaging_starts_with_the_deep_net_after_a_greedy_stage():
+    d = datasets.synthetic(n=24, features=10, classes=2, seed=3)
+    trainer = averaging_trainer(6, greedy=1)
+    trainer.run_epoch(d.X, d.y)
+    assert trainer.averaged is None and trainer.averaged_images == 0
+    trainer.run_epoch(d.X, d.y)
+    assert trainer.averaged is not None and trainer.averaged_images == 24
+
+
+def test_averaging_defaults_on_for_deep_nets_only_and_refuses_bad_values():
+    assert default_average(None, 3) == DEEP_AVERAGE > 0 and default_average(None, 2) == 0
+    assert default_average(0, 3) == 0 and default_average(500, 2) == 500
+    for bad in (-1, 2.5, True, "10"):
+        with pytest.raises(ArchitectureError, match="average must be a non-negative integer"):
+            default_average(bad, 3)
+    d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
+    deep = LayerSweepClassifier(hidden_layer_sizes=(5, 4), redundancy=2, reads=2, sweeps=4,
+                                epochs=1, greedy_epochs=0, random_state=3).fit(d.X, d.y)
+    assert deep.network_ is deep.trainer_.averaged is not deep.trainer_.net
+    assert deep.score(d.X, d.y) == 1 - error_rate(deep.trainer_.averaged, d.X, d.y)
+    shallow = LayerSweepClassifier(hidden_layer_sizes=(5,), redundancy=2, reads=2, sweeps=4,
+                                   epochs=1, random_state=3).fit(d.X, d.y)
+    assert shallow.network_ is shallow.trainer_.net and shallow.trainer_.averaged is None

@@ -23,7 +23,7 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     saved = checkpoint.load(args.run_file)
-    config, net = saved["config"], saved["network"]
+    config, net = saved["config"], checkpoint.predictor(saved)
     source = args.data or config["data"]
     train_size = config["train_size"] if args.train_size is None else args.train_size
     test_size = config["test_size"] if args.test_size is None else args.test_size

@@ -43,6 +43,7 @@ def describe(path) -> dict:
         "config": saved["config"],
         "epoch": state["epoch"], "position": state["position"],
         "epoch_size": int(len(state["order"])), "steps": state["steps"],
+        "averaged_images": state["averaged_images"],
         "sampler": saved["sampler"], "embeddings": saved["embeddings"],
         "parameters": {name: {"shape": list(value.shape), "dtype": str(value.dtype)}
                        for name, value in net.parameters().items()},
@@ -74,6 +75,9 @@ def run(args) -> int:
     inside = (f"; inside epoch {info['epoch'] + 1}: {info['position']}/{info['epoch_size']} "
               f"images" if info["epoch_size"] else "")
     print(f"progress   epochs done {done}{inside}; {info['steps']} updates")
+    if info["averaged_images"]:
+        print(f"predicts   with a moving average of the parameters (/state/averaged): "
+              f"over {config.get('average')} images, {info['averaged_images']} seen")
     sampler = info["sampler"]
     if sampler:
         extra = ", ".join(f"{k}={v}" for k, v in sorted(sampler.items()) if k != "name")

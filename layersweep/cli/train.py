@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 from .. import checkpoint
-from ..estimator import LayerSweepClassifier, check_greedy_epochs, default_start
+from ..estimator import (LayerSweepClassifier, check_greedy_epochs, default_average,
+                         default_start)
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
@@ -36,9 +37,9 @@ from .common import (add_data_options, emit_json, layers_arg, load_splits, sched
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
                "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
                "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins", "shard_size",
-               "greedy_epochs")
+               "greedy_epochs", "average")
 #: config keys added after format 1 was first written, with the value older files imply
-LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0}
+LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0, "average": 0}
 #: argparse destination of each config key, where the names differ
 DEST = {"lr_W": "lr_w"}
 
@@ -131,6 +132,10 @@ def add_parser(subparsers):
                    help="deep nets: the first N epochs train the shallow net input - first "
                         "hidden layer - output, then the deep net continues from its input "
                         "couplings (default 5 for a deep net)")
+    p.add_argument("--average", type=_count(0), default=d["average"],
+                   help="predict with the parameters averaged over about N training images "
+                        "(a moving average; 0: the parameters as trained; default 3000 for a "
+                        "deep net, 0 for 784,120,40)")
     p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=int, default=d["epochs"],
@@ -193,6 +198,7 @@ def config_from_args(args) -> dict:
             "max_block_spins": args.max_block_spins,
             "greedy_epochs": (args.greedy_epochs if args.greedy_epochs is not None
                               else check_greedy_epochs(None, len(args.layers) - 1)),
+            "average": default_average(args.average, len(args.layers) - 1),
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
@@ -218,6 +224,7 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
         cycles=config["cycles"], sampler=_sampler(config), sweeps=config["sweeps"],
         reverse_beta=config["reverse_beta"], frozen_above=config["frozen_above"],
         init_scale=config["init_scale"], greedy_epochs=config["greedy_epochs"],
+        average=config["average"],
         max_block_spins=config["max_block_spins"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
         lr_b=config["lr_b"], shard_size=config.get("shard_size"),
