@@ -110,8 +110,8 @@ class LayerSweepClassifier:
                  start=None, cycles=1, frozen_above="reference", sampler="numpy",
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
-                 greedy_epochs=None, average=None, max_block_spins=None, shard_size=None, scheduler="local",
-                 random_state=None, verbose=False):
+                 greedy_epochs=None, average=None, max_block_spins=None, shard_size=None,
+                 scheduler="local", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.redundancy = redundancy
         self.rule = rule
