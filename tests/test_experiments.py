@@ -17,6 +17,7 @@ QUICK_RUNS = [
     ("bench_scaleout.py", ["--quick"], ["bench_scaleout.csv", "bench_scaleout.png"], "efficiency"),
     ("depth.py", ["--quick", "--nets", "shallow,deep", "--variants", "default,rescaled",
                   "--rules", "qp"], ["curves.csv", "curves.png"], "120-120-40"),
+    ("probe.py", ["--quick"], ["probe.csv", "probe.png"], "logistic regression on the pixels"),
     ("samples_m.py", ["--quick"], ["samples_m.csv", "samples_m.png"], "train error (1 epoch)"),
     ("wall_time.py", ["--quick"], ["wall_time.csv", "wall_time.png"], "to 88%"),
     ("landscape.py", ["--quick"], ["landscape.png", "stages.csv"], "predict their image's class"),
