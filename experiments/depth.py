@@ -36,7 +36,8 @@ import time
 import numpy as np
 
 from layersweep import data as datasets
-from layersweep.estimator import GREEDY_EPOCHS, LayerSweepClassifier, default_average
+from layersweep.estimator import (DEEP_AVERAGE, GREEDY_EPOCHS, LayerSweepClassifier,
+                                  default_average)
 from layersweep.rules import LearningRates
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,9 +58,10 @@ VARIANTS = {
     "default": {},
     # the defaults with predictions from the parameters as trained, not their moving average
     "no-average": {"average": 0},
-    # a moving average of the parameters over the last 3000 training images predicts (the
-    # deep-net default; for 784-120-40 it is not the paper's algorithm, so an option)
-    "average": {"average": 3000},
+    # a moving average of the parameters over the last DEEP_AVERAGE (3000) training images
+    # predicts (the deep-net default; for 784-120-40 it is not the paper's algorithm, so an
+    # option)
+    "average": {"average": DEEP_AVERAGE},
     # the defaults with free samples started from reference states (the default before)
     "reference-start": {"start": "reference"},
     # the paper's initialisation and rates (W^1 at δW, every other coupling at δJ), no greedy
