@@ -1,13 +1,13 @@
 """Deep networks trained by active-layer sweeps: error vs epochs for several depths and rules.
 
-Each network is trained on the 1000 bundled MNIST training digits with QP (m = 20 free
-samples) and EP, evaluated after every epoch on the 3900 held-out digits; per-block figures
-(energy gap between free samples and the nudged state, fraction of free samples already
-correct) are kept. Variants of the sweep (which value freezes the layer above a lower block,
-where free samples start, initial scales, per-layer learning rates, their decay, a greedy
-start, parameter averaging) are named presets
-below. Writes curves.csv and curves.png under ``--out`` (experiments/results/depth/) and
-prints a summary table. The committed results:
+Each network is trained on the 1000 bundled MNIST training digits (``--train-size``) with QP
+(m = 20 free samples) and EP, evaluated after every epoch on the held-out digits (3900 of
+them); per-block figures (energy gap between free samples and the nudged state, fraction of
+free samples already correct) are kept. Variants of the sweep (which value freezes the layer
+above a lower block, where free samples start, initial scales, per-layer learning rates,
+their decay, a greedy start, parameter averaging, the weight decay of the hidden-to-hidden
+couplings) are named presets below. Writes curves.csv and curves.png under ``--out``
+(experiments/results/depth/) and prints a summary table. The committed results:
 
     python experiments/depth.py --nets shallow,deep,wide --variants paper,rescaled,default \
         --rules qp,ep
@@ -21,9 +21,14 @@ prints a summary table. The committed results:
         --seeds 0,1,2 --out experiments/results/depth-full-ends-decay
     python experiments/depth.py --nets wide,deep --variants decay,decay-slower,decay-sweeps64 \
         --rules qp --out experiments/results/depth-variants
+    python experiments/depth.py --nets deep,wide --variants default --rules qp --seeds 0,1,2 \
+        --out experiments/results/depth-hidden-decay
+    python experiments/depth.py --nets deep --variants default,no-hidden-decay --rules qp \
+        --seeds 0,1 --epochs 16 --train-size 4000 --out experiments/results/depth-4000
 
     python experiments/depth.py [--nets shallow,deep,wide,deeper] [--variants default]
-                                [--rules qp,ep] [--epochs 20] [--seeds 0] [--quick]
+                                [--rules qp,ep] [--epochs 20] [--seeds 0]
+                                [--train-size 1000] [--quick]
 """
 
 from __future__ import annotations
@@ -38,7 +43,6 @@ import numpy as np
 from layersweep import data as datasets
 from layersweep.estimator import (DEEP_AVERAGE, GREEDY_EPOCHS, LayerSweepClassifier,
                                   default_average)
-from layersweep.rules import LearningRates
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -58,6 +62,9 @@ VARIANTS = {
     "default": {},
     # the defaults with predictions from the parameters as trained, not their moving average
     "no-average": {"average": 0},
+    # the defaults without the weight decay of the hidden-to-hidden couplings (the default
+    # before it was measured that without it they grow until a class is lost)
+    "no-hidden-decay": {"hidden_decay": 0.0},
     # a moving average of the parameters over the last DEEP_AVERAGE (3000) training images
     # predicts (the deep-net default; for 784-120-40 it is not the paper's algorithm, so an
     # option)
@@ -150,8 +157,7 @@ def train(params: dict, hidden, rule, seed, epochs, splits, heldout):
     for epoch in range(1, epochs + 1):
         if decay is not None:
             factor = 1.0 / (1.0 + (epoch - 1) / decay)
-            model.trainer_.rates = LearningRates([r * factor for r in base.W],
-                                                 [r * factor for r in base.b])
+            model.trainer_.rates = base.scaled(factor)
         model.train_to(X, y, epoch, eval_sets=evals)
     return model, list(model.history_)
 
@@ -164,10 +170,13 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "depth"))
+    parser.add_argument("--train-size", type=int, default=1000,
+                        help="training digits of the 5000 bundled ones (default %(default)s; "
+                             "the rest but 100 test digits are held out)")
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs, 200 training images, every 10th held-out image")
     args = parser.parse_args(argv)
-    train_size = 200 if args.quick else 1000
+    train_size = 200 if args.quick else args.train_size
     epochs = 2 if args.quick else args.epochs
     splits = datasets.split(datasets.load("mnist5k"), train_size, 100)
     heldout = splits["heldout"]

@@ -14,7 +14,7 @@ import numpy as np
 from .data import check_data
 from .exceptions import ArchitectureError, BlockTooLargeError, DataError, NotFittedError
 from .network import Network, default_init_scale
-from .rules import LearningRates
+from .rules import LearningRates, check_hidden_decay
 from .samplers import make_sampler
 from .scheduler import LocalScheduler, make_scheduler
 from .sweep import SweepConfig
@@ -29,6 +29,8 @@ GREEDY_EPOCHS = 5
 DEEP_START = "random"
 #: a deep net's default averaging time constant in training images (see ``average``)
 DEEP_AVERAGE = 3000
+#: a deep net's default weight decay of its hidden-to-hidden couplings (see ``hidden_decay``)
+DEEP_HIDDEN_DECAY = 0.5
 
 
 class LayerSweepClassifier:
@@ -80,6 +82,12 @@ class LayerSweepClassifier:
         than ``4 * average`` images have been seen); 0 predicts with the parameters as
         trained. None: 3000 for a deep net (its online updates jitter the prediction from
         epoch to epoch), 0 for L = 2 (the paper's).
+    hidden_decay : float or None
+        Weight decay λ of the hidden-to-hidden couplings ``W^2..W^(L-1)`` (each update adds
+        ``-rate * λ * W``): their block contrasts the true class with every wrong one, so
+        without it they grow for as long as training lasts, until their fields swamp the
+        input's and the output's and a class is lost. None: 0.5 for a deep net; L = 2 has
+        no such coupling.
     max_block_spins : int or None
         The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at
         most, or ``fit`` refuses the network before training starts.
@@ -110,7 +118,8 @@ class LayerSweepClassifier:
                  start=None, cycles=1, frozen_above="reference", sampler="numpy",
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
-                 greedy_epochs=None, average=None, max_block_spins=None, shard_size=None,
+                 greedy_epochs=None, average=None, hidden_decay=None,
+                 max_block_spins=None, shard_size=None,
                  scheduler="local", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.redundancy = redundancy
@@ -130,6 +139,7 @@ class LayerSweepClassifier:
         self.init_scale = init_scale
         self.greedy_epochs = greedy_epochs
         self.average = average
+        self.hidden_decay = hidden_decay
         self.max_block_spins = max_block_spins
         self.shard_size = shard_size
         self.scheduler = scheduler
@@ -140,7 +150,8 @@ class LayerSweepClassifier:
     _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
                "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
                "batch_size", "lr_W", "lr_b", "init_scale", "greedy_epochs", "average",
-               "max_block_spins", "shard_size", "scheduler", "random_state", "verbose")
+               "hidden_decay", "max_block_spins", "shard_size", "scheduler", "random_state",
+               "verbose")
 
     def get_params(self, deep=True) -> dict:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -188,7 +199,9 @@ class LayerSweepClassifier:
         sampler = make_sampler(self.sampler, **schedule) if isinstance(self.sampler, str) \
             else make_sampler(self.sampler)
         return Trainer(net, sampler, self._sweep_config(net.depth),
-                       LearningRates.broadcast(self.lr_W, self.lr_b, net.depth), rng,
+                       LearningRates.broadcast(self.lr_W, self.lr_b, net.depth,
+                                               default_hidden_decay(self.hidden_decay, depth)),
+                       rng,
                        batch_size=int(self.batch_size), shard_size=self.shard_size,
                        greedy=greedy, stage=stage, stage_rates=(
                            LearningRates.shallow(self.lr_W, self.lr_b) if greedy else None),
@@ -340,6 +353,14 @@ def default_average(average, depth: int) -> int:
         return DEEP_AVERAGE if depth > 2 else 0
     check_average(average)
     return int(average)
+
+
+def default_hidden_decay(hidden_decay, depth: int) -> float:
+    """The weight decay of the hidden-to-hidden couplings: None means
+    :data:`DEEP_HIDDEN_DECAY` for a deep net and 0 for L = 2 (which has none)."""
+    if hidden_decay is None:
+        return DEEP_HIDDEN_DECAY if depth > 2 else 0.0
+    return check_hidden_decay(hidden_decay)
 
 
 def check_greedy_epochs(greedy_epochs, depth: int) -> int:

@@ -31,16 +31,20 @@ DEEP_RATE_FACTORS = (0.5, 1.0 / 6.0, 0.5)
 @dataclass
 class LearningRates:
     """Learning rates per parameter group: ``W[l-1]`` for ``W^l`` and ``b[l-1]`` for ``b^l``,
-    l = 1..L (the paper's δW, δJ for couplings and δh, δo for biases)."""
+    l = 1..L (the paper's δW, δJ for couplings and δh, δo for biases), and ``decay[l-1]``,
+    the weight decay λ of ``W^l`` (``W += rate (ΔW - λ W)``; None: none)."""
 
     W: list
     b: list
+    decay: list | None = None
 
     @classmethod
-    def broadcast(cls, W, b, depth: int) -> "LearningRates":
+    def broadcast(cls, W, b, depth: int, hidden_decay: float = 0.0) -> "LearningRates":
         """Rates per layer from one value (every layer), two values (the shallow net's: the
         input couplings, then the others; a deep net scales them by
-        :data:`DEEP_RATE_FACTORS`) or one value per layer (``depth`` values, as given)."""
+        :data:`DEEP_RATE_FACTORS`) or one value per layer (``depth`` values, as given);
+        ``hidden_decay``: the weight decay of each hidden-to-hidden coupling
+        ``W^2..W^(L-1)`` (the input and top couplings never decay)."""
         def expand(value, name):
             values = _values(value, name)
             if len(values) == 1:
@@ -54,7 +58,14 @@ class LearningRates:
                     f"{name} needs 1, 2 (input layer, other layers) or {depth} (one per "
                     f"coupling layer) learning rates; got {len(values)}")
             return values
-        return cls(expand(W, "lr_W"), expand(b, "lr_b"))
+        hidden_decay = check_hidden_decay(hidden_decay)
+        decay = [0.0] + [hidden_decay] * (depth - 2) + [0.0] if hidden_decay and depth > 2 else None
+        return cls(expand(W, "lr_W"), expand(b, "lr_b"), decay)
+
+    def scaled(self, factor: float) -> "LearningRates":
+        """Every rate times ``factor`` (the weight decays unchanged)."""
+        return LearningRates([r * factor for r in self.W], [r * factor for r in self.b],
+                             self.decay)
 
     @classmethod
     def shallow(cls, W, b) -> "LearningRates":
@@ -65,6 +76,18 @@ class LearningRates:
             values = _values(value, name)
             return values * 2 if len(values) == 1 else [values[0], values[-1]]
         return cls(pick(W, "lr_W"), pick(b, "lr_b"))
+
+
+def check_hidden_decay(hidden_decay) -> float:
+    """A weight decay is a finite number >= 0."""
+    try:
+        value = float(hidden_decay)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(hidden_decay, bool) or not np.isfinite(value) or value < 0:
+        raise ArchitectureError(f"hidden_decay must be a finite number >= 0 (0: no weight "
+                                f"decay); got {hidden_decay!r}")
+    return value
 
 
 def _values(value, name) -> list:
@@ -98,9 +121,13 @@ def block_gradients(l: int, x: np.ndarray, nudged: tuple, free: tuple) -> dict:
 
 
 def apply_gradients(net: Network, grads: dict, rates: LearningRates) -> None:
-    """``param += rate * grad`` for every parameter named in ``grads`` (in place)."""
+    """``param += rate * grad`` for every parameter named in ``grads`` (in place); a coupling
+    with a weight decay λ takes ``rate * (grad - λ W)``."""
     for name, grad in grads.items():
         kind, l = name[0], int(name[1:])
         target = net.W if kind == "W" else net.b
         rate = rates.W[l - 1] if kind == "W" else rates.b[l - 1]
-        target[l] += DTYPE(rate) * grad.astype(DTYPE, copy=False)
+        step = grad.astype(DTYPE, copy=False)
+        if kind == "W" and rates.decay is not None and rates.decay[l - 1]:
+            step = step - DTYPE(rates.decay[l - 1]) * target[l]
+        target[l] += DTYPE(rate) * step

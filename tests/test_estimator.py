@@ -125,3 +125,24 @@ def test_deep_network_trains_with_every_block(problem):
     assert model.score(Xt, yt) >= 0.8
     with pytest.warns(UserWarning, match="fit ended after epoch 3, inside the greedy start of 5"):
         small(hidden_layer_sizes=(16, 12), epochs=3).fit(X, y)
+
+
+def test_hidden_decay_defaults_and_effect(problem):
+    """A deep net decays its hidden-to-hidden couplings by default, L = 2 has none to decay;
+    the decay shrinks W^2."""
+    from layersweep.estimator import DEEP_HIDDEN_DECAY
+
+    X, y, _, _ = problem
+    deep = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0).fit(X, y)
+    assert deep.trainer_.rates.decay == [0.0, DEEP_HIDDEN_DECAY, 0.0]
+    assert small(epochs=0).fit(X, y).trainer_.rates.decay is None
+    assert small(hidden_layer_sizes=(16, 12), epochs=0, hidden_decay=0).fit(
+        X, y).trainer_.rates.decay is None
+    W2 = {}
+    for decay in (0.0, 50.0):
+        model = small(hidden_layer_sizes=(16, 12), epochs=1, greedy_epochs=0,
+                      hidden_decay=decay).fit(X, y)
+        W2[decay] = np.sqrt((model.trainer_.net.W[2] ** 2).mean())
+    assert W2[50.0] < 0.9 * W2[0.0]
+    with pytest.raises(ArchitectureError, match="hidden_decay must be a finite number >= 0"):
+        small(hidden_layer_sizes=(16, 12), hidden_decay=-1).fit(X, y)

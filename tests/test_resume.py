@@ -195,6 +195,27 @@ def test_a_deep_run_file_from_before_greedy_starts_resumes_with_its_own_rates(np
     assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
 
 
+def test_a_deep_run_file_from_before_hidden_decay_resumes_without_it(npz, tmp_path):
+    """Older files have no hidden_decay: their hidden-to-hidden couplings never decayed."""
+    explicit, old = tmp_path / "explicit.h5", tmp_path / "old.h5"
+    deep = ("--layers", "12,8,6,6", "--greedy-epochs", "0")
+    assert main(train_args(npz, explicit, *deep, "--hidden-decay", "0")) == 0
+    assert main(train_args(npz, old, *deep, "--hidden-decay", "0", "--epochs", "1")) == 0
+    with h5py.File(old, "a") as f:  # as an older layersweep wrote it
+        config = json.loads(f.attrs["config"])
+        del config["hidden_decay"]
+        f.attrs["config"] = json.dumps(config)
+    assert main(["train", "--resume", str(old), "--epochs", "2", "--no-progress"]) == 0
+    assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
+    decayed = tmp_path / "decayed.h5"
+    assert main(train_args(npz, decayed, *deep, "--hidden-decay", "3")) == 0
+    saved = checkpoint.load(decayed)
+    assert saved["config"]["hidden_decay"] == 3.0
+    assert not np.array_equal(saved["network"].W[2], checkpoint.load(explicit)["network"].W[2])
+    assert main(["train", "--resume", str(decayed), "--hidden-decay", "1", "--epochs", "3",
+                 "--no-progress"]) == 2
+
+
 def test_an_interrupt_inside_an_update_keeps_the_last_checkpoint(npz, tmp_path, monkeypatch,
                                                                   capsys):
     """A second Ctrl-C (or a KeyboardInterrupt outside the main thread) stops an update

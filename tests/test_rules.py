@@ -84,3 +84,28 @@ def test_greedy_stage_rates():
     assert LearningRates.shallow([0.1, 0.2, 0.3], [0.4, 0.5, 0.6]).W == [0.1, 0.3]
     with pytest.raises(ArchitectureError, match="lr_b learning rates must be finite"):
         LearningRates.shallow(0.1, -1.0)
+
+
+def test_hidden_decay_only_on_hidden_to_hidden_couplings():
+    rates = LearningRates.broadcast(0.1, 0.2, 4, hidden_decay=0.5)
+    assert rates.decay == [0.0, 0.5, 0.5, 0.0]
+    assert LearningRates.broadcast(0.1, 0.2, 2, hidden_decay=0.5).decay is None  # none to decay
+    assert LearningRates.broadcast(0.1, 0.2, 3).decay is None
+    assert rates.scaled(0.5).W == pytest.approx([0.05, 0.05, 0.05, 0.05])
+    assert rates.scaled(0.5).decay == rates.decay
+    for bad in (-0.1, float("nan"), "much", True):
+        with pytest.raises(ArchitectureError, match="hidden_decay must be a finite number"):
+            LearningRates.broadcast(0.1, 0.2, 3, hidden_decay=bad)
+
+
+def test_hidden_decay_update_by_hand():
+    """W^2 += rate (ΔW^2 - λ W^2); W^1, W^3 and the biases take their plain updates."""
+    net = Network.random([3, 2, 2, 2], np.random.default_rng(0), classes=2, redundancy=1)
+    before = {k: v.copy() for k, v in net.parameters().items()}
+    grads = {f"W{l}": np.ones_like(net.W[l], dtype=np.float64) for l in (1, 2, 3)}
+    grads.update({f"b{l}": np.ones_like(net.b[l], dtype=np.float64) for l in (1, 2, 3)})
+    apply_gradients(net, grads, LearningRates.broadcast(0.1, 0.1, 3, hidden_decay=2.0))
+    np.testing.assert_allclose(net.W[2], before["W2"] + 0.1 * (1.0 - 2.0 * before["W2"]),
+                               rtol=1e-6)
+    for name in ("W1", "W3", "b1", "b2", "b3"):
+        np.testing.assert_allclose(net.parameters()[name], before[name] + 0.1, rtol=1e-6)

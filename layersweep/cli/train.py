@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import checkpoint
 from ..estimator import (LayerSweepClassifier, check_greedy_epochs, default_average,
-                         default_start)
+                         default_hidden_decay, default_start)
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
@@ -37,9 +37,9 @@ from .common import (add_data_options, emit_json, layers_arg, load_splits, sched
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
                "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
                "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins", "shard_size",
-               "greedy_epochs", "average")
+               "greedy_epochs", "average", "hidden_decay")
 #: config keys added after format 1 was first written, with the value older files imply
-LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0, "average": 0}
+LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0, "average": 0, "hidden_decay": 0.0}
 #: argparse destination of each config key, where the names differ
 DEST = {"lr_W": "lr_w"}
 
@@ -136,6 +136,9 @@ def add_parser(subparsers):
                    help="predict with the parameters averaged over about N training images "
                         "(a moving average; 0: the parameters as trained; default 3000 for a "
                         "deep net, 0 for 784,120,40)")
+    p.add_argument("--hidden-decay", type=float, default=d["hidden_decay"],
+                   help="deep nets: weight decay of the hidden-to-hidden couplings, which "
+                        "otherwise grow until a class is lost (default 0.5)")
     p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=int, default=d["epochs"],
@@ -199,6 +202,7 @@ def config_from_args(args) -> dict:
             "greedy_epochs": (args.greedy_epochs if args.greedy_epochs is not None
                               else check_greedy_epochs(None, len(args.layers) - 1)),
             "average": default_average(args.average, len(args.layers) - 1),
+            "hidden_decay": default_hidden_decay(args.hidden_decay, len(args.layers) - 1),
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
@@ -224,7 +228,7 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
         cycles=config["cycles"], sampler=_sampler(config), sweeps=config["sweeps"],
         reverse_beta=config["reverse_beta"], frozen_above=config["frozen_above"],
         init_scale=config["init_scale"], greedy_epochs=config["greedy_epochs"],
-        average=config["average"],
+        average=config["average"], hidden_decay=config["hidden_decay"],
         max_block_spins=config["max_block_spins"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
         lr_b=config["lr_b"], shard_size=config.get("shard_size"),
