@@ -87,7 +87,7 @@ class LayerSweepClassifier:
         ``-rate * λ * W``): their block contrasts the true class with every wrong one, so
         without it they grow for as long as training lasts, until their fields swamp the
         input's and the output's and a class is lost. None: 0.5 for a deep net; L = 2 has
-        no such coupling.
+        no such coupling (a value > 0 is refused there).
     max_block_spins : int or None
         The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at
         most, or ``fit`` refuses the network before training starts.
@@ -360,7 +360,11 @@ def default_hidden_decay(hidden_decay, depth: int) -> float:
     :data:`DEEP_HIDDEN_DECAY` for a deep net and 0 for L = 2 (which has none)."""
     if hidden_decay is None:
         return DEEP_HIDDEN_DECAY if depth > 2 else 0.0
-    return check_hidden_decay(hidden_decay)
+    value = check_hidden_decay(hidden_decay)
+    if value and depth <= 2:
+        raise ArchitectureError(f"hidden_decay={hidden_decay} needs a deep net (two or more "
+                                f"hidden layers); the L = 2 net has no hidden-to-hidden coupling")
+    return value
 
 
 def check_greedy_epochs(greedy_epochs, depth: int) -> int:

@@ -146,3 +146,5 @@ def test_hidden_decay_defaults_and_effect(problem):
     assert W2[50.0] < 0.9 * W2[0.0]
     with pytest.raises(ArchitectureError, match="hidden_decay must be a finite number >= 0"):
         small(hidden_layer_sizes=(16, 12), hidden_decay=-1).fit(X, y)
+    with pytest.raises(ArchitectureError, match="hidden_decay=0.5 needs a deep net"):
+        small(hidden_decay=0.5).fit(X, y)
