@@ -85,8 +85,8 @@ class LayerSweepClassifier:
     hidden_decay : float or None
         Weight decay λ of the hidden-to-hidden couplings ``W^2..W^(L-1)`` (each update adds
         ``-rate * λ * W``): their block contrasts the true class with every wrong one, so
-        without it they grow for as long as training lasts, until their fields swamp the
-        input's and the output's and a class is lost. None: 0.5 for a deep net; L = 2 has
+        without it they grow for as long as training lasts, their fields gain on the input's
+        and the output's, and a class can be lost (measured with 4000 training digits). None: 0.5 for a deep net; L = 2 has
         no such coupling (a value > 0 is refused there).
     max_block_spins : int or None
         The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at

@@ -138,7 +138,7 @@ def add_parser(subparsers):
                         "deep net, 0 for 784,120,40)")
     p.add_argument("--hidden-decay", type=float, default=d["hidden_decay"],
                    help="deep nets: weight decay of the hidden-to-hidden couplings, which "
-                        "otherwise grow until a class is lost (default 0.5)")
+                        "otherwise keep growing until a class can be lost (default 0.5)")
     p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=int, default=d["epochs"],
