@@ -63,7 +63,7 @@ VARIANTS = {
     # the defaults with predictions from the parameters as trained, not their moving average
     "no-average": {"average": 0},
     # the defaults without the weight decay of the hidden-to-hidden couplings (the default
-    # before it was measured that without it they grow until a class is lost)
+    # before it was measured that without it they keep growing and a class can be lost)
     "no-hidden-decay": {"hidden_decay": 0.0},
     # a moving average of the parameters over the last DEEP_AVERAGE (3000) training images
     # predicts (the deep-net default; for 784-120-40 it is not the paper's algorithm, so an
