@@ -6,8 +6,9 @@ them); per-block figures (energy gap between free samples and the nudged state, 
 free samples already correct) are kept. Variants of the sweep (which value freezes the layer
 above a lower block, where free samples start, initial scales, per-layer learning rates,
 their decay, a greedy start, parameter averaging, the weight decay of the hidden-to-hidden
-couplings) are named presets below. Writes curves.csv and curves.png under ``--out``
-(experiments/results/depth/) and prints a summary table. The committed results:
+couplings, which block learns them, error-driven reads) are named presets below. Writes
+curves.csv and curves.png under ``--out`` (experiments/results/depth/) and prints a summary
+table. The committed results:
 
     python experiments/depth.py --nets shallow,deep,wide --variants paper,rescaled,default \
         --rules qp,ep
@@ -25,6 +26,10 @@ couplings) are named presets below. Writes curves.csv and curves.png under ``--o
         --out experiments/results/depth-hidden-decay
     python experiments/depth.py --nets deep --variants default,no-hidden-decay --rules qp \
         --seeds 0,1 --epochs 16 --train-size 4000 --out experiments/results/depth-4000
+    python experiments/depth.py --nets deep,wide --variants upper-error-driven --rules qp \
+        --seeds 0,1,2 --out experiments/results/depth-upper
+    python experiments/depth.py --nets deep --variants upper-error-driven --rules qp \
+        --seeds 0,1 --epochs 16 --train-size 4000 --out experiments/results/depth-4000-upper
 
     python experiments/depth.py [--nets shallow,deep,wide,deeper] [--variants default]
                                 [--rules qp,ep] [--epochs 20] [--seeds 0]
@@ -65,6 +70,12 @@ VARIANTS = {
     # the defaults without the weight decay of the hidden-to-hidden couplings (the default
     # before it was measured that without it they keep growing and a class can be lost)
     "no-hidden-decay": {"hidden_decay": 0.0},
+    # the defaults with each hidden-to-hidden coupling learnt from below, in the block above
+    # it (error-driven in the top block, at 2/3 of δJ), not inside its own block
+    "upper": {"hidden_couplings": "upper"},
+    # upper, with a quarter of the lower blocks' reads error-driven (the layer above frozen at
+    # the free samples of the block above, not at a wrong class's reference)
+    "upper-error-driven": {"hidden_couplings": "upper", "error_driven": 0.25},
     # a moving average of the parameters over the last DEEP_AVERAGE (3000) training images
     # predicts (the deep-net default; for 784-120-40 it is not the paper's algorithm, so an
     # option)

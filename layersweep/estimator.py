@@ -17,7 +17,7 @@ from .network import Network, default_init_scale
 from .rules import LearningRates, check_hidden_decay
 from .samplers import make_sampler
 from .scheduler import LocalScheduler, make_scheduler
-from .sweep import SweepConfig
+from .sweep import SweepConfig, check_error_driven
 from .train import (Trainer, check_average, check_shard_size, error_rate, greedy_stage,
                     predict, predict_states)
 
@@ -66,7 +66,8 @@ class LayerSweepClassifier:
     lr_W, lr_b : float or sequence of float
         Learning rates of the couplings ``W^1..W^L`` and biases ``b^1..b^L``: one value for
         all layers, two (the shallow net's δW for the input side, δJ for the rest; a deep net
-        takes δW/2 for ``W^1``, δJ/6 for each hidden-hidden coupling and δJ/2 for the top)
+        takes δW/2 for ``W^1``, δJ/6 for each hidden-hidden coupling (2δJ/3 if
+        ``hidden_couplings="upper"``) and δJ/2 for the top)
         or one per layer (as given).
     init_scale : sequence of float or None
         Per-layer factor on the paper's initialisation ``U(±1/sqrt(n_{l-1}))``; None: the
@@ -86,8 +87,20 @@ class LayerSweepClassifier:
         Weight decay λ of the hidden-to-hidden couplings ``W^2..W^(L-1)`` (each update adds
         ``-rate * λ * W``): their block contrasts the true class with every wrong one, so
         without it they grow for as long as training lasts, their fields gain on the input's
-        and the output's, and a class can be lost (measured with 4000 training digits). None: 0.5 for a deep net; L = 2 has
-        no such coupling (a value > 0 is refused there).
+        and the output's, and a class can be lost (measured with 4000 training digits).
+        None: 0.5 for a deep net; L = 2 has no such coupling (a value > 0 is refused there).
+    hidden_couplings : {"inner", "upper"}
+        Deep nets: the block that learns each hidden-to-hidden coupling ``W^l, b^l``
+        (``2 <= l < L``): ``"inner"`` (default), block ``(l-1, l)`` with both its layers
+        active (DESIGN §4 as written: a class contrast), or ``"upper"``, block ``(l, l+1)``
+        with layer ``l-1`` frozen, as the shallow net learns its input coupling (in the top
+        block: error-driven). It also picks the middle rate of two-value ``lr_W``/``lr_b``
+        (δJ/6 inner, 2δJ/3 upper). L = 2 has no such coupling: both are the paper's.
+    error_driven : float
+        Deep nets: the fraction of each lower block's free reads whose layer above is frozen
+        at the block above's free samples (the network's own answer) instead of at a
+        wrong-class reference state; default 0. L = 2 has no lower block (a value > 0 is
+        refused there).
     max_block_spins : int or None
         The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at
         most, or ``fit`` refuses the network before training starts.
@@ -119,6 +132,7 @@ class LayerSweepClassifier:
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
                  greedy_epochs=None, average=None, hidden_decay=None,
+                 hidden_couplings="inner", error_driven=0.0,
                  max_block_spins=None, shard_size=None,
                  scheduler="local", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -140,6 +154,8 @@ class LayerSweepClassifier:
         self.greedy_epochs = greedy_epochs
         self.average = average
         self.hidden_decay = hidden_decay
+        self.hidden_couplings = hidden_couplings
+        self.error_driven = error_driven
         self.max_block_spins = max_block_spins
         self.shard_size = shard_size
         self.scheduler = scheduler
@@ -150,8 +166,8 @@ class LayerSweepClassifier:
     _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
                "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
                "batch_size", "lr_W", "lr_b", "init_scale", "greedy_epochs", "average",
-               "hidden_decay", "max_block_spins", "shard_size", "scheduler", "random_state",
-               "verbose")
+               "hidden_decay", "hidden_couplings", "error_driven", "max_block_spins",
+               "shard_size", "scheduler", "random_state", "verbose")
 
     def get_params(self, deep=True) -> dict:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -175,11 +191,14 @@ class LayerSweepClassifier:
                 raise ArchitectureError(
                     f"rule='ep' uses one free sample per image; got reads={self.reads} "
                     f"(use rule='qp' for several samples)")
-            return SweepConfig(reads=1, start="random", cycles=self.cycles,
-                               frozen_above=self.frozen_above)
-        reads = 20 if self.reads is None else self.reads
-        return SweepConfig(reads=reads, start=default_start(self.start, depth),
-                           cycles=self.cycles, frozen_above=self.frozen_above)
+            reads, start = 1, "random"
+        else:
+            reads = 20 if self.reads is None else self.reads
+            start = default_start(self.start, depth)
+        return SweepConfig(reads=reads, start=start, cycles=self.cycles,
+                           frozen_above=self.frozen_above,
+                           error_driven=check_error_driven(self.error_driven, depth),
+                           hidden_couplings=self.hidden_couplings)
 
     def _make_trainer(self, n_features: int, n_classes: int) -> Trainer:
         if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
@@ -199,8 +218,10 @@ class LayerSweepClassifier:
         sampler = make_sampler(self.sampler, **schedule) if isinstance(self.sampler, str) \
             else make_sampler(self.sampler)
         return Trainer(net, sampler, self._sweep_config(net.depth),
-                       LearningRates.broadcast(self.lr_W, self.lr_b, net.depth,
-                                               default_hidden_decay(self.hidden_decay, depth)),
+                       LearningRates.broadcast(
+                           self.lr_W, self.lr_b, net.depth,
+                           default_hidden_decay(self.hidden_decay, depth),
+                           self.hidden_couplings),
                        rng,
                        batch_size=int(self.batch_size), shard_size=self.shard_size,
                        greedy=greedy, stage=stage, stage_rates=(

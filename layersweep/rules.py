@@ -1,12 +1,19 @@
 """EP/QP parameter updates of one block (DESIGN §4).
 
 For block ``(l, l+1)``, with the nudged state ``N`` and m free samples ``γ`` (``⟨·⟩`` the
-mean over γ, then over the images of a minibatch)::
+mean over γ, then over the images of a minibatch), the coupling inside the block::
 
     ΔW^(l+1) = η ( s^(l+1),N (s^(l),N)^T - ⟨ s^(l+1),γ (s^(l),γ)^T ⟩ )
     Δb^(l+1) = η ( s^(l+1),N - ⟨ s^(l+1),γ ⟩ )
 
-and the lowest block also ``ΔW^1 = η (s^(1),N - ⟨s^(1),γ⟩) x^T``, ``Δb^1 = η (s^(1),N - ⟨s^(1),γ⟩)``.
+and the coupling from the frozen layer below into the block's lower layer (``s^(0) = x``)::
+
+    ΔW^l = η (s^(l),N - ⟨s^(l),γ⟩) (s^(l-1))^T,   Δb^l = η (s^(l),N - ⟨s^(l),γ⟩).
+
+Which block learns which coupling is the sweep's choice (``hidden_couplings``): as DESIGN §4
+writes it, each block its inner coupling and the lowest block also ``W^1``; or each block
+the coupling from below (``"upper"``), and the top block its inner one too.
+
 m = 1 with a plain free state is equilibrium propagation (EP); m > 1 with reference-state
 sampling is quantum propagation (QP). Each update lowers the nudged energy and raises the
 energies of the sampled free states.
@@ -22,10 +29,14 @@ from .exceptions import ArchitectureError
 from .network import DTYPE, Network
 
 
-#: how two rates (δW, δJ), the shallow net's, spread over a deep net's couplings: W^1 gets
-#: δW x 1/2, each hidden-hidden coupling δJ x 1/6, the top coupling δJ x 1/2 (the measured
-#: best of experiments/depth.py: a slow middle keeps no layer's field swamping the others)
-DEEP_RATE_FACTORS = (0.5, 1.0 / 6.0, 0.5)
+#: how two rates (δW, δJ), the shallow net's, spread over a deep net's couplings, by the block
+#: that learns the hidden-hidden couplings: W^1 gets δW x 1/2, each hidden-hidden coupling δJ
+#: x 1/6 when learnt inside its block ("inner": a class contrast that never dies out, kept
+#: slow so that no layer's field swamps the others) or δJ x 2/3 when learnt from below
+#: ("upper": an error-driven signal, as the shallow net's input coupling), the top coupling
+#: δJ x 1/2 (the measured best of experiments/depth.py and its prototypes, README "Deep
+#: networks")
+DEEP_RATE_FACTORS = {"inner": (0.5, 1.0 / 6.0, 0.5), "upper": (0.5, 2.0 / 3.0, 0.5)}
 
 
 @dataclass
@@ -39,18 +50,23 @@ class LearningRates:
     decay: list | None = None
 
     @classmethod
-    def broadcast(cls, W, b, depth: int, hidden_decay: float = 0.0) -> "LearningRates":
+    def broadcast(cls, W, b, depth: int, hidden_decay: float = 0.0,
+                  hidden_couplings: str = "inner") -> "LearningRates":
         """Rates per layer from one value (every layer), two values (the shallow net's: the
         input couplings, then the others; a deep net scales them by
-        :data:`DEEP_RATE_FACTORS`) or one value per layer (``depth`` values, as given);
-        ``hidden_decay``: the weight decay of each hidden-to-hidden coupling
-        ``W^2..W^(L-1)`` (the input and top couplings never decay)."""
+        :data:`DEEP_RATE_FACTORS` of its ``hidden_couplings``) or one value per layer
+        (``depth`` values, as given); ``hidden_decay``: the weight decay of each
+        hidden-to-hidden coupling ``W^2..W^(L-1)`` (the input and top couplings never
+        decay)."""
+        if hidden_couplings not in DEEP_RATE_FACTORS:
+            raise ArchitectureError(f"hidden_couplings must be one of "
+                                    f"{tuple(DEEP_RATE_FACTORS)}; got {hidden_couplings!r}")
         def expand(value, name):
             values = _values(value, name)
             if len(values) == 1:
                 values = values * depth
             elif len(values) == 2 and depth > 2:
-                first, middle, top = DEEP_RATE_FACTORS
+                first, middle, top = DEEP_RATE_FACTORS[hidden_couplings]
                 values = ([values[0] * first] + [values[1] * middle] * (depth - 2)
                           + [values[1] * top])
             if len(values) != depth:
@@ -97,26 +113,29 @@ def _values(value, name) -> list:
     return values
 
 
-def block_gradients(l: int, x: np.ndarray, nudged: tuple, free: tuple) -> dict:
+def block_gradients(l: int, below: np.ndarray, nudged: tuple, free: tuple, *,
+                    inner: bool = True, lower: bool | None = None) -> dict:
     """The parameter changes (before learning rates) that block ``(l, l+1)`` prescribes.
 
-    ``x``: ``(B, n_0)``; ``nudged = (low (B, a), high (B, b))``;
-    ``free = (low (B, m, a), high (B, m, b))``. Returns ``{"W{l+1}": (b, a), "b{l+1}": (b,)}``
-    and, for ``l == 1``, also ``"W1": (a, n_0)`` and ``"b1": (a,)``; minibatch-averaged.
+    ``below``: the frozen layer under the block, ``(B, n_{l-1})`` (the input ``x`` for
+    l = 1; unused unless ``lower``); ``nudged = (low (B, a), high (B, b))``;
+    ``free = (low (B, m, a), high (B, m, b))``. Returns, minibatch-averaged, the inner
+    coupling ``{"W{l+1}": (b, a), "b{l+1}": (b,)}`` if ``inner``, and the coupling from below
+    ``{"W{l}": (a, n_{l-1}), "b{l}": (a,)}`` if ``lower`` (None: only for l = 1).
     """
     n_low, n_high = nudged
     f_low, f_high = free
     B, m = f_low.shape[:2]
-    flat_low = f_low.reshape(B * m, -1)
-    flat_high = f_high.reshape(B * m, -1)
-    grads = {
-        f"W{l + 1}": n_high.T @ n_low / B - flat_high.T @ flat_low / (B * m),
-        f"b{l + 1}": n_high.mean(axis=0) - flat_high.mean(axis=0),
-    }
-    if l == 1:
+    grads = {}
+    if inner:
+        flat_low = f_low.reshape(B * m, -1)
+        flat_high = f_high.reshape(B * m, -1)
+        grads[f"W{l + 1}"] = n_high.T @ n_low / B - flat_high.T @ flat_low / (B * m)
+        grads[f"b{l + 1}"] = n_high.mean(axis=0) - flat_high.mean(axis=0)
+    if l == 1 if lower is None else lower:
         delta = n_low - f_low.mean(axis=1)
-        grads["W1"] = delta.T @ x / B
-        grads["b1"] = delta.mean(axis=0)
+        grads[f"W{l}"] = delta.T @ below / B
+        grads[f"b{l}"] = delta.mean(axis=0)
     return grads
 
 

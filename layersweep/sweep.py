@@ -7,7 +7,10 @@ layer frozen. One training step for a minibatch ``(x, y)``:
    blocks ``(1,2) .. (L-1,L)`` are annealed in turn, each keeping its lowest state;
 2. **backward sweep**: blocks ``(L-1,L) .. (1,2)``; for each, the nudged state, ``m`` free
    samples (started from the reference states of wrong classes, or from random states), and
-   the block's gradients (:mod:`layersweep.rules`).
+   the block's gradients (:mod:`layersweep.rules`). A lower block's free samples see the
+   layer above frozen at a wrong class's reference value (a class contrast) or, for a
+   fraction ``error_driven`` of them, at the free samples of the block above (the network's
+   own answer, as the shallow net's free samples are).
 
 With L = 2 there is one block, no forward sweep is needed (no block has a free neighbour),
 and the step is exactly the paper's quantum propagation.
@@ -28,6 +31,7 @@ from .samplers.annealer import finish
 
 STARTS = ("reference", "random")
 FROZEN_ABOVE = ("reference", "free")
+HIDDEN_COUPLINGS = ("inner", "upper")
 
 
 @dataclass
@@ -39,13 +43,21 @@ class SweepConfig:
     ``cycles``: cyclic annealing, each cycle restarting every read from the lowest state it
     has found so far; ``frozen_above``: for a lower block's free samples, whether the layer
     above the block is frozen at the wrong-class reference value of the read
-    (``"reference"``) or at its free value (``"free"``) — immaterial when L = 2.
+    (``"reference"``) or at its free value (``"free"``) — immaterial when L = 2;
+    ``error_driven``: with ``"reference"``, the fraction of each lower block's reads (the
+    first ``round(error_driven * reads)``) whose layer above is frozen at the matching free
+    sample of the block above instead; ``hidden_couplings``: which block learns each
+    hidden-to-hidden coupling ``W^l, b^l`` (``2 <= l < L``): ``"inner"``, block
+    ``(l-1, l)`` (DESIGN §4 as written), or ``"upper"``, block ``(l, l+1)``, from its frozen
+    layer below as block (1, 2) learns ``W^1, b^1`` from the input.
     """
 
     reads: int = 20
     start: str = "reference"
     cycles: int = 1
     frozen_above: str = "reference"
+    error_driven: float = 0.0
+    hidden_couplings: str = "inner"
 
     def __post_init__(self):
         if not isinstance(self.reads, (int, np.integer)) or self.reads < 1:
@@ -57,6 +69,35 @@ class SweepConfig:
         if self.frozen_above not in FROZEN_ABOVE:
             raise ArchitectureError(
                 f"frozen_above must be one of {FROZEN_ABOVE}; got {self.frozen_above!r}")
+        check_error_driven(self.error_driven)
+        if self.error_driven and self.frozen_above != "reference":
+            raise ArchitectureError(
+                f"error_driven={self.error_driven} mixes error-driven reads into the "
+                f"reference ones: it needs frozen_above='reference' (got "
+                f"{self.frozen_above!r}; 'free' reads are all error-driven already)")
+        if self.hidden_couplings not in HIDDEN_COUPLINGS:
+            raise ArchitectureError(f"hidden_couplings must be one of {HIDDEN_COUPLINGS}; "
+                                    f"got {self.hidden_couplings!r}")
+
+    def error_driven_reads(self) -> int:
+        """How many of a lower block's reads are error-driven."""
+        return int(round(self.error_driven * self.reads))
+
+
+def check_error_driven(error_driven, depth: int | None = None) -> float:
+    """A fraction of reads: a number in [0, 1]; with ``depth``, > 0 needs a deep net."""
+    try:
+        value = float(error_driven)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(error_driven, bool) or not 0.0 <= value <= 1.0:
+        raise ArchitectureError(f"error_driven must be a fraction of the reads in [0, 1] (0: "
+                                f"every lower block's read contrasts a wrong class); got "
+                                f"{error_driven!r}")
+    if value and depth is not None and depth <= 2:
+        raise ArchitectureError(f"error_driven={error_driven} needs a deep net (two or more "
+                                f"hidden layers); the L = 2 net has no lower block")
+    return value
 
 
 @dataclass
@@ -147,7 +188,10 @@ def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.nda
     wrong = reference_classes(y, m, net.classes, rng)
     reference = reference_states(net, x, wrong)
     warm_nudged = net.clamped_descent(x, nudged[L]) if L > 2 else None
+    upper = config.hidden_couplings == "upper"
+    driven = config.error_driven_reads()
     grads, reports = {}, []
+    above_free = None  # the upper layer of the block above's free samples, (B, m, n_(l+2))
     for l in range(L - 1, 0, -1):
         below = free[l - 1] if l > 1 else None
         # the nudged state of the block: layer l+2 at its nudged value, layer l-1 free
@@ -166,9 +210,13 @@ def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.nda
         if l + 1 == L:
             free_problem = problem
         elif per_read:
+            frozen = reference[l + 2]
+            if driven:
+                frozen = frozen.copy()
+                frozen[:, :driven] = above_free[:, :driven]
             free_problem = block_problem(net, l, np.repeat(x, m, axis=0) if l == 1 else x,
                                          None if below is None else np.repeat(below, m, axis=0),
-                                         reference[l + 2].reshape(B * m, -1))
+                                         frozen.reshape(B * m, -1))
         else:
             free_problem = block_problem(net, l, x, below, free[l + 2])
         initial = None
@@ -186,7 +234,10 @@ def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.nda
             samples = _sample_free(sampler, free_problem, m, initial, config.cycles, rng)
             f_low, f_high, f_energy = samples.low, samples.high, samples.energy
             n_energy = free_problem.energy(n_low[:, None], n_high[:, None])
-        grads.update(block_gradients(l, x, (n_low, n_high), (f_low, f_high)))
+        grads.update(block_gradients(l, x if l == 1 else below, (n_low, n_high),
+                                     (f_low, f_high), inner=l + 1 == L or not upper,
+                                     lower=l == 1 or upper))
+        above_free = f_high
         correct = np.nan
         if l + 1 == L:
             correct = float((net.predict_output(f_high) == y[:, None]).mean())

@@ -148,3 +148,32 @@ def test_hidden_decay_defaults_and_effect(problem):
         small(hidden_layer_sizes=(16, 12), hidden_decay=-1).fit(X, y)
     with pytest.raises(ArchitectureError, match="hidden_decay=0.5 needs a deep net"):
         small(hidden_decay=0.5).fit(X, y)
+
+
+def test_hidden_couplings_and_error_driven(problem):
+    """By default a deep net learns its hidden-hidden couplings inside their block at δJ/6
+    with no error-driven reads; learnt from below they take 2δJ/3; L = 2 refuses
+    error-driven reads (it has no lower block)."""
+    X, y, _, _ = problem
+    deep = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0,
+                 lr_W=(0.01, 0.003)).fit(X, y).trainer_
+    assert (deep.sweep.hidden_couplings, deep.sweep.error_driven) == ("inner", 0.0)
+    assert deep.rates.W == pytest.approx([0.005, 0.0005, 0.0015])
+    upper = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0, lr_W=(0.01, 0.003),
+                  hidden_couplings="upper", error_driven=0.25).fit(X, y).trainer_
+    assert (upper.sweep.hidden_couplings, upper.sweep.error_driven) == ("upper", 0.25)
+    assert upper.rates.W == pytest.approx([0.005, 0.002, 0.0015])
+    trained = {}
+    for couplings in ("inner", "upper"):
+        model = small(hidden_layer_sizes=(16, 12), epochs=1, greedy_epochs=0,
+                      hidden_couplings=couplings, error_driven=0.25).fit(X, y)
+        trained[couplings] = model.trainer_.net.W[2]
+    assert not np.array_equal(trained["inner"], trained["upper"])
+    with pytest.raises(ArchitectureError, match="error_driven=0.5 needs a deep net"):
+        small(error_driven=0.5).fit(X, y)
+    with pytest.raises(ArchitectureError, match="error_driven must be a fraction"):
+        small(hidden_layer_sizes=(16, 12), error_driven=2).fit(X, y)
+    with pytest.raises(ArchitectureError, match="needs frozen_above='reference'"):
+        small(hidden_layer_sizes=(16, 12), error_driven=0.5, frozen_above="free").fit(X, y)
+    with pytest.raises(ArchitectureError, match="hidden_couplings must be one of"):
+        small(hidden_layer_sizes=(16, 12), hidden_couplings="both").fit(X, y)

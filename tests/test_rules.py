@@ -50,6 +50,20 @@ def test_upper_blocks_update_only_their_own_parameters():
     assert sorted(g) == ["W3", "b3"]
 
 
+def test_coupling_from_below_by_hand():
+    """Block (2, 3) learning W^2, b^2 from its frozen layer 1: ΔW^2 = (s2_N - <s2_γ>) (s1)^T;
+    without its inner coupling it leaves W^3, b^3 to another block."""
+    s1 = np.array([[1, -1, 1]], np.float32)
+    n_low, n_high = np.array([[1, -1]], np.float32), np.array([[1]], np.float32)
+    f_low = np.array([[[1, 1], [-1, 1]]], np.float32)
+    f_high = np.array([[[1], [-1]]], np.float32)
+    g = block_gradients(2, s1, (n_low, n_high), (f_low, f_high), inner=False, lower=True)
+    assert sorted(g) == ["W2", "b2"]
+    # delta = (1, -1) - mean((1, 1), (-1, 1)) = (1, -2)
+    assert g["W2"].tolist() == [[1, -1, 1], [-2, 2, -2]]
+    assert g["b2"].tolist() == [1, -2]
+
+
 def test_the_update_lowers_the_nudged_energy_relative_to_the_free_state():
     """After a small EP step, E(nudged) - E(free) decreases (DESIGN §4)."""
     rng = np.random.default_rng(3)
@@ -68,6 +82,11 @@ def test_learning_rates_per_group():
     assert rates.W == [0.1, 0.2] and rates.b == [0.3, 0.3]
     # two values are the shallow net's (δW, δJ): a deep net scales them per layer
     assert LearningRates.broadcast([0.1, 0.6], 0.3, 4).W == pytest.approx([0.05, 0.1, 0.1, 0.3])
+    # a hidden-hidden coupling learnt from below (error-driven) takes 2/3 of δJ, not 1/6
+    assert LearningRates.broadcast([0.1, 0.6], 0.3, 4, hidden_couplings="upper").W == \
+        pytest.approx([0.05, 0.4, 0.4, 0.3])
+    with pytest.raises(ArchitectureError, match="hidden_couplings must be one of"):
+        LearningRates.broadcast(0.1, 0.1, 3, hidden_couplings="lower")
     assert LearningRates.broadcast([0.1, 0.2, 0.2, 0.3], 0.3, 4).W == [0.1, 0.2, 0.2, 0.3]
     with pytest.raises(ArchitectureError, match="1, 2 .* or 2"):
         LearningRates.broadcast([0.1, 0.2, 0.3], 0.1, 2)

@@ -3,7 +3,7 @@ import pytest
 
 from layersweep.blocks import BlockProblem
 from layersweep.exceptions import ArchitectureError
-from layersweep.network import Network
+from layersweep.network import Network, spin_sign
 from layersweep.rules import LearningRates, apply_gradients
 from layersweep.samplers import BipartiteAnnealer
 from layersweep.sweep import (SweepConfig, backward_sweep, forward_sweep, ground_states,
@@ -52,14 +52,16 @@ def test_two_layer_sweep_is_the_shallow_algorithm_bit_for_bit():
                                                               classes=3, redundancy=2).W[2])
 
 
+@pytest.mark.parametrize("hidden_couplings,error_driven", [("inner", 0.0), ("upper", 0.5)])
 @pytest.mark.parametrize("sizes", [[5, 3, 2, 4], [5, 4, 3, 3, 4]])
-def test_every_parameter_is_updated_exactly_once_per_step(sizes, rng):
+def test_every_parameter_is_updated_exactly_once_per_step(sizes, hidden_couplings,
+                                                          error_driven, rng):
     net = Network.random(sizes, rng, classes=2, redundancy=2)
     x = rng.random((3, 5)).astype(np.float32)
     y = np.array([0, 1, 1])
     free = forward_sweep(net, BipartiteAnnealer(sweeps=4), x, rng)
-    grads, reports = backward_sweep(net, BipartiteAnnealer(sweeps=4), x, y,
-                                    SweepConfig(reads=3), rng, free)
+    config = SweepConfig(reads=3, hidden_couplings=hidden_couplings, error_driven=error_driven)
+    grads, reports = backward_sweep(net, BipartiteAnnealer(sweeps=4), x, y, config, rng, free)
     assert sorted(grads) == sorted(net.parameters())
     assert [r.block for r in reports] == list(reversed(net.blocks))
     for name, g in grads.items():
@@ -75,6 +77,65 @@ def test_deep_sweep_variants_run(frozen_above, tiny_net, rng):
     grads, reports = backward_sweep(tiny_net, BipartiteAnnealer(sweeps=4), x, y, config, rng, free)
     assert all(np.isfinite(g).all() for g in grads.values())
     assert np.isnan(reports[1].correct) and 0 <= reports[0].correct <= 1
+
+
+class Recording:
+    """A block sampler that keeps every call's problem and samples."""
+
+    def __init__(self, sampler):
+        self.sampler, self.calls = sampler, []
+
+    def sample(self, problem, reads, initial=None, seed=None):
+        samples = self.sampler.sample(problem, reads, initial=initial, seed=seed)
+        self.calls.append((problem, samples))
+        return samples
+
+
+def deep_step(tiny_net, rng, **config):
+    """One L = 3 backward sweep (random starts) on 3 images, with every sampler call kept:
+    the top block's free samples, then the lower block's nudged state and free samples."""
+    x = rng.random((3, 5)).astype(np.float32)
+    y = np.array([0, 1, 1])
+    free = forward_sweep(tiny_net, BipartiteAnnealer(sweeps=4), x, rng)
+    sampler = Recording(BipartiteAnnealer(sweeps=4))
+    grads, _ = backward_sweep(tiny_net, sampler, x, y,
+                              SweepConfig(reads=4, start="random", **config), rng, free)
+    assert len(sampler.calls) == 3
+    return x, y, free, grads, sampler.calls
+
+
+def test_error_driven_reads_freeze_the_layer_above_at_the_top_blocks_free_samples(tiny_net,
+                                                                                  rng):
+    net = tiny_net
+    x, y, free, grads, calls = deep_step(net, rng, error_driven=0.5)
+    top_samples = calls[0][1]
+    lower_free = calls[2][0]  # one problem per image and read, image-major
+    h_high = lower_free.h_high.reshape(3, 4, -1)
+    driven = net.b[2] + top_samples.high @ net.W[3]  # (B, m, n_2)
+    np.testing.assert_allclose(h_high[:, :2], driven[:, :2], rtol=1e-5, atol=1e-6)
+    references = net.b[2] + net.targets(np.arange(net.classes)) @ net.W[3]  # (classes, n_2)
+    for i in range(3):
+        for k in (2, 3):  # the other reads: a wrong class's reference output
+            match = np.isclose(h_high[i, k], references, atol=1e-6).all(axis=1)
+            assert match.any() and not match[y[i]]
+
+
+def test_upper_hidden_couplings_are_learnt_from_below_in_the_top_block(tiny_net, rng):
+    """With hidden_couplings="upper", W^2, b^2 follow the top block's nudged state and free
+    samples with layer 1 frozen at its free value; W^1, b^1 the lower block's; as the
+    shallow net learns its input coupling."""
+    net = tiny_net
+    x, y, free, grads, calls = deep_step(net, rng, hidden_couplings="upper")
+    top, top_samples = calls[0]
+    n2 = spin_sign(top.low_field(net.targets(y)[:, None, :])[:, 0])
+    delta2 = n2 - top_samples.low.mean(axis=1)
+    np.testing.assert_allclose(grads["W2"], delta2.T @ free[1] / 3, atol=1e-6)
+    np.testing.assert_allclose(grads["b2"], delta2.mean(axis=0), atol=1e-6)
+    n1 = calls[1][1].lowest()[0]
+    delta1 = n1 - calls[2][1].low.reshape(3, 4, -1).mean(axis=1)
+    np.testing.assert_allclose(grads["W1"], delta1.T @ x / 3, atol=1e-6)
+    inner = deep_step(net, np.random.default_rng(1234), hidden_couplings="inner")[3]
+    assert not np.allclose(inner["W2"], grads["W2"])
 
 
 def test_forward_sweep_never_raises_the_total_energy(tiny_net, rng):
@@ -130,3 +191,10 @@ def test_bad_sweep_configs_are_refused():
         SweepConfig(start="hot")
     with pytest.raises(ArchitectureError, match="frozen_above"):
         SweepConfig(frozen_above="nudged")
+    for bad in (-0.1, 1.5, float("nan"), "half", True):
+        with pytest.raises(ArchitectureError, match="error_driven must be a fraction"):
+            SweepConfig(error_driven=bad)
+    with pytest.raises(ArchitectureError, match="needs frozen_above='reference'"):
+        SweepConfig(error_driven=0.5, frozen_above="free")
+    with pytest.raises(ArchitectureError, match="hidden_couplings must be one of"):
+        SweepConfig(hidden_couplings="outer")

@@ -30,6 +30,7 @@ from ..estimator import (LayerSweepClassifier, check_greedy_epochs, default_aver
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
+from ..sweep import check_error_driven
 from .common import (add_data_options, emit_json, layers_arg, load_splits, scheduler_arg,
                      table)
 
@@ -37,9 +38,10 @@ from .common import (add_data_options, emit_json, layers_arg, load_splits, sched
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
                "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
                "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins", "shard_size",
-               "greedy_epochs", "average", "hidden_decay")
+               "greedy_epochs", "average", "hidden_decay", "hidden_couplings", "error_driven")
 #: config keys added after format 1 was first written, with the value older files imply
-LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0, "average": 0, "hidden_decay": 0.0}
+LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0, "average": 0, "hidden_decay": 0.0,
+                 "hidden_couplings": "inner", "error_driven": 0.0}
 #: argparse destination of each config key, where the names differ
 DEST = {"lr_W": "lr_w"}
 
@@ -139,6 +141,15 @@ def add_parser(subparsers):
     p.add_argument("--hidden-decay", type=float, default=d["hidden_decay"],
                    help="deep nets: weight decay of the hidden-to-hidden couplings, which "
                         "otherwise keep growing until a class can be lost (default 0.5)")
+    p.add_argument("--hidden-couplings", choices=("inner", "upper"),
+                   default=d["hidden_couplings"],
+                   help="deep nets: the block that learns each hidden-to-hidden coupling: "
+                        "'inner', the block of its two layers (default, DESIGN as written), "
+                        "or 'upper', the block above it, from its frozen layer below")
+    p.add_argument("--error-driven", type=float, default=d["error_driven"],
+                   help="deep nets: fraction of a lower block's reads with the layer above at "
+                        "the free samples of the block above instead of a wrong class "
+                        "(default 0)")
     p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=int, default=d["epochs"],
@@ -148,7 +159,8 @@ def add_parser(subparsers):
     p.add_argument("--lr-w", default=_join(d["lr_W"]),
                    help="coupling learning rates: one, two (the shallow net's input and "
                         "output rates; a deep net takes the first x1/2 for W1, the second x1/6 "
-                        "for hidden-hidden couplings and x1/2 for the top) or one per layer "
+                        "for hidden-hidden couplings (x2/3 with --hidden-couplings upper) and "
+                        "x1/2 for the top) or one per layer "
                         "(default %(default)s)")
     p.add_argument("--lr-b", default=_join(d["lr_b"]),
                    help="bias learning rates, as --lr-w (default %(default)s)")
@@ -203,6 +215,8 @@ def config_from_args(args) -> dict:
                               else check_greedy_epochs(None, len(args.layers) - 1)),
             "average": default_average(args.average, len(args.layers) - 1),
             "hidden_decay": default_hidden_decay(args.hidden_decay, len(args.layers) - 1),
+            "hidden_couplings": args.hidden_couplings,
+            "error_driven": check_error_driven(args.error_driven, len(args.layers) - 1),
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
@@ -229,6 +243,7 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
         reverse_beta=config["reverse_beta"], frozen_above=config["frozen_above"],
         init_scale=config["init_scale"], greedy_epochs=config["greedy_epochs"],
         average=config["average"], hidden_decay=config["hidden_decay"],
+        hidden_couplings=config["hidden_couplings"], error_driven=config["error_driven"],
         max_block_spins=config["max_block_spins"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
         lr_b=config["lr_b"], shard_size=config.get("shard_size"),
