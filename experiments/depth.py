@@ -30,6 +30,10 @@ table. The committed results:
         --seeds 0,1,2 --out experiments/results/depth-upper
     python experiments/depth.py --nets deep --variants upper-error-driven --rules qp \
         --seeds 0,1 --epochs 16 --train-size 4000 --out experiments/results/depth-4000-upper
+    python experiments/depth.py --nets deeper --variants default --rules qp,ep \
+        --seeds 0,1,2 --out experiments/results/depth-deeper
+    python experiments/depth.py --nets deeper --variants inner-couplings --rules qp,ep \
+        --seeds 0,1,2 --out experiments/results/depth-deeper-inner
 
     python experiments/depth.py [--nets shallow,deep,wide,deeper] [--variants default]
                                 [--rules qp,ep] [--epochs 20] [--seeds 0]
@@ -62,9 +66,14 @@ NETS = {
 VARIANTS = {
     # the package's defaults: for a deep net the rescaled initialisation, per-layer rates
     # from the shallow pair (W^1 x 1/2, hidden-hidden x 1/6, top x 1/2), a greedy start of
-    # 5 epochs (the shallow net input - first hidden layer - output, then the deep net) and
-    # free samples annealed from random states
+    # 5 epochs (the shallow net input - first hidden layer - output, then the deep net),
+    # free samples annealed from random states, parameter averaging and the hidden decay;
+    # with three or more hidden layers, also the hidden-to-hidden couplings learnt from
+    # below (at 2/3 of δJ) and a quarter of the lower blocks' reads error-driven
     "default": {},
+    # hidden-to-hidden couplings learnt inside their block, no error-driven reads: the
+    # default with two hidden layers (and before, with any number)
+    "inner-couplings": {"hidden_couplings": "inner", "error_driven": 0.0},
     # the defaults with predictions from the parameters as trained, not their moving average
     "no-average": {"average": 0},
     # the defaults without the weight decay of the hidden-to-hidden couplings (the default

@@ -151,10 +151,20 @@ def test_hidden_decay_defaults_and_effect(problem):
 
 
 def test_hidden_couplings_and_error_driven(problem):
-    """By default a deep net learns its hidden-hidden couplings inside their block at δJ/6
-    with no error-driven reads; learnt from below they take 2δJ/3; L = 2 refuses
-    error-driven reads (it has no lower block)."""
+    """By default a net with two hidden layers learns its hidden-hidden couplings inside
+    their block at δJ/6 with no error-driven reads, one with three learns them from below at
+    2δJ/3 with a quarter of the reads error-driven; L = 2 refuses error-driven reads (it has
+    no lower block)."""
+    from layersweep.estimator import UPPER_ERROR_DRIVEN
+
     X, y, _, _ = problem
+    deeper = small(hidden_layer_sizes=(16, 12, 8), epochs=0, greedy_epochs=0,
+                   lr_W=(0.01, 0.003)).fit(X, y).trainer_
+    assert (deeper.sweep.hidden_couplings, deeper.sweep.error_driven) == ("upper",
+                                                                          UPPER_ERROR_DRIVEN)
+    assert deeper.rates.W == pytest.approx([0.005, 0.002, 0.002, 0.0015])
+    free_above = small(hidden_layer_sizes=(16, 12, 8), epochs=0, frozen_above="free").fit(X, y)
+    assert free_above.trainer_.sweep.error_driven == 0.0  # every read is error-driven already
     deep = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0,
                  lr_W=(0.01, 0.003)).fit(X, y).trainer_
     assert (deep.sweep.hidden_couplings, deep.sweep.error_driven) == ("inner", 0.0)

@@ -218,28 +218,29 @@ def test_a_deep_run_file_from_before_hidden_decay_resumes_without_it(npz, tmp_pa
 
 def test_a_deep_run_file_from_before_hidden_couplings_resumes_with_inner_ones(npz, tmp_path):
     """Older files have neither hidden_couplings nor error_driven: their hidden-to-hidden
-    couplings were learnt inside their block and no read was error-driven; a run with
-    others records them and refuses to resume with another value."""
+    couplings were learnt inside their block and no read was error-driven (today's default
+    with three hidden layers is the other way); a run records them and refuses to resume
+    with another value."""
     explicit, old = tmp_path / "explicit.h5", tmp_path / "old.h5"
-    deep = ("--layers", "12,8,6,6", "--greedy-epochs", "0")
-    assert main(train_args(npz, explicit, *deep)) == 0
-    assert main(train_args(npz, old, *deep, "--epochs", "1")) == 0
+    deep = ("--layers", "12,8,6,6,6", "--greedy-epochs", "0")
+    inner = ("--hidden-couplings", "inner", "--error-driven", "0")
+    assert main(train_args(npz, explicit, *deep, *inner)) == 0
+    assert main(train_args(npz, old, *deep, *inner, "--epochs", "1")) == 0
     with h5py.File(old, "a") as f:  # as an older layersweep wrote it
         config = json.loads(f.attrs["config"])
         del config["hidden_couplings"], config["error_driven"]
         f.attrs["config"] = json.dumps(config)
     assert main(["train", "--resume", str(old), "--epochs", "2", "--no-progress"]) == 0
     assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
+    assert checkpoint.load(explicit)["config"]["hidden_couplings"] == "inner"
     upper = tmp_path / "upper.h5"
-    assert main(train_args(npz, upper, *deep, "--hidden-couplings", "upper",
-                           "--error-driven", "0.34")) == 0
+    assert main(train_args(npz, upper, *deep, "--error-driven", "0.34")) == 0
     saved = checkpoint.load(upper)
     assert (saved["config"]["hidden_couplings"], saved["config"]["error_driven"]) == ("upper",
                                                                                       0.34)
     assert not np.array_equal(saved["network"].W[2], checkpoint.load(explicit)["network"].W[2])
     resumed = tmp_path / "resumed.h5"
-    assert main(train_args(npz, resumed, *deep, "--hidden-couplings", "upper",
-                           "--error-driven", "0.34", "--epochs", "1")) == 0
+    assert main(train_args(npz, resumed, *deep, "--error-driven", "0.34", "--epochs", "1")) == 0
     assert main(["train", "--resume", str(resumed), "--epochs", "2", "--no-progress"]) == 0
     assert_same_run(saved, checkpoint.load(resumed))
     assert main(["train", "--resume", str(upper), "--error-driven", "0.5", "--epochs", "3",

@@ -26,11 +26,11 @@ import numpy as np
 
 from .. import checkpoint
 from ..estimator import (LayerSweepClassifier, check_greedy_epochs, default_average,
-                         default_hidden_decay, default_start)
+                         default_error_driven, default_hidden_couplings, default_hidden_decay,
+                         default_start)
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
-from ..sweep import check_error_driven
 from .common import (add_data_options, emit_json, layers_arg, load_splits, scheduler_arg,
                      table)
 
@@ -144,12 +144,13 @@ def add_parser(subparsers):
     p.add_argument("--hidden-couplings", choices=("inner", "upper"),
                    default=d["hidden_couplings"],
                    help="deep nets: the block that learns each hidden-to-hidden coupling: "
-                        "'inner', the block of its two layers (default, DESIGN as written), "
-                        "or 'upper', the block above it, from its frozen layer below")
+                        "'inner', the block of its two layers (DESIGN as written; default "
+                        "with two hidden layers), or 'upper', the block above it, from its "
+                        "frozen layer below (default with three or more)")
     p.add_argument("--error-driven", type=float, default=d["error_driven"],
                    help="deep nets: fraction of a lower block's reads with the layer above at "
                         "the free samples of the block above instead of a wrong class "
-                        "(default 0)")
+                        "(default 0.25 with three or more hidden layers, else 0)")
     p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=int, default=d["epochs"],
@@ -159,7 +160,7 @@ def add_parser(subparsers):
     p.add_argument("--lr-w", default=_join(d["lr_W"]),
                    help="coupling learning rates: one, two (the shallow net's input and "
                         "output rates; a deep net takes the first x1/2 for W1, the second x1/6 "
-                        "for hidden-hidden couplings (x2/3 with --hidden-couplings upper) and "
+                        "for hidden-hidden couplings (x2/3 when learnt 'upper') and "
                         "x1/2 for the top) or one per layer "
                         "(default %(default)s)")
     p.add_argument("--lr-b", default=_join(d["lr_b"]),
@@ -215,8 +216,10 @@ def config_from_args(args) -> dict:
                               else check_greedy_epochs(None, len(args.layers) - 1)),
             "average": default_average(args.average, len(args.layers) - 1),
             "hidden_decay": default_hidden_decay(args.hidden_decay, len(args.layers) - 1),
-            "hidden_couplings": args.hidden_couplings,
-            "error_driven": check_error_driven(args.error_driven, len(args.layers) - 1),
+            "hidden_couplings": default_hidden_couplings(args.hidden_couplings,
+                                                         len(args.layers) - 1),
+            "error_driven": default_error_driven(args.error_driven, len(args.layers) - 1,
+                                                 args.frozen_above),
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
