@@ -17,7 +17,7 @@ from .network import Network, default_init_scale
 from .rules import LearningRates, check_hidden_decay
 from .samplers import make_sampler
 from .scheduler import LocalScheduler, make_scheduler
-from .sweep import HIDDEN_COUPLINGS, SweepConfig, check_error_driven
+from .sweep import SweepConfig, check_error_driven
 from .train import (Trainer, check_average, check_shard_size, error_rate, greedy_stage,
                     predict, predict_states)
 
@@ -400,12 +400,10 @@ def default_hidden_decay(hidden_decay, depth: int) -> float:
 
 def default_hidden_couplings(hidden_couplings, depth: int) -> str:
     """The block that learns the hidden-to-hidden couplings: None means ``"upper"`` from
-    :data:`UPPER_DEPTH` on and ``"inner"`` below it."""
+    :data:`UPPER_DEPTH` on and ``"inner"`` below it (a given value is checked by
+    :class:`SweepConfig`)."""
     if hidden_couplings is None:
         return "upper" if depth >= UPPER_DEPTH else "inner"
-    if hidden_couplings not in HIDDEN_COUPLINGS:
-        raise ArchitectureError(f"hidden_couplings must be one of {HIDDEN_COUPLINGS}; got "
-                                f"{hidden_couplings!r}")
     return hidden_couplings
 
 

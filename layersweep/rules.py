@@ -126,13 +126,15 @@ def block_gradients(l: int, below: np.ndarray, nudged: tuple, free: tuple, *,
     n_low, n_high = nudged
     f_low, f_high = free
     B, m = f_low.shape[:2]
+    if lower is None:
+        lower = l == 1
     grads = {}
     if inner:
         flat_low = f_low.reshape(B * m, -1)
         flat_high = f_high.reshape(B * m, -1)
         grads[f"W{l + 1}"] = n_high.T @ n_low / B - flat_high.T @ flat_low / (B * m)
         grads[f"b{l + 1}"] = n_high.mean(axis=0) - flat_high.mean(axis=0)
-    if l == 1 if lower is None else lower:
+    if lower:
         delta = n_low - f_low.mean(axis=1)
         grads[f"W{l}"] = delta.T @ below / B
         grads[f"b{l}"] = delta.mean(axis=0)
