@@ -34,6 +34,11 @@ table. The committed results:
         --seeds 0,1,2 --out experiments/results/depth-deeper
     python experiments/depth.py --nets deeper --variants inner-couplings --rules qp,ep \
         --seeds 0,1,2 --out experiments/results/depth-deeper-inner
+    python experiments/depth.py --nets shallow,wide --variants default,upper-error-driven \
+        --rules qp --seeds 0,1,2 --train-size 4000 \
+        --out experiments/results/depth-4000-shallow-wide
+    python experiments/depth.py --nets deep --variants default,upper-error-driven --rules qp \
+        --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-narrow
 
     python experiments/depth.py [--nets shallow,deep,wide,deeper] [--variants default]
                                 [--rules qp,ep] [--epochs 20] [--seeds 0]
