@@ -18,7 +18,8 @@ Layout (format version 1; readable with h5py or ``h5dump`` alone, no pickle anyw
                             (the ones that predict), shapes as /parameters; attr images (how
                             many training images they average over so far)
     /history                one float64 dataset per figure (epoch, train_error, test_error,
-                            seconds, gap_1-2, free_correct, ...), one entry per epoch
+                            worst_class, worst_recall, seconds, gap_1-2, free_correct, ...),
+                            one entry per epoch
     /sampler                attrs: name, properties (JSON of the sampler's ``properties``)
     /embeddings             one subgroup per block ("1-2", ...) with string attrs (topology,
                             fingerprint, cache_key, ...) for a sampler that embeds blocks on a
@@ -367,5 +368,5 @@ def restore(trainer, saved: dict) -> None:
 
 
 def _plain(key: str, value: float):
-    """History values back to Python numbers (``epoch`` as int)."""
-    return int(value) if key == "epoch" else float(value)
+    """History values back to Python numbers (counts as int)."""
+    return int(value) if key in ("epoch", "worst_class") else float(value)

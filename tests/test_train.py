@@ -11,7 +11,7 @@ from layersweep.network import Network
 from layersweep.rules import LearningRates
 from layersweep.samplers import BipartiteAnnealer
 from layersweep.sweep import SweepConfig
-from layersweep.train import Trainer, error_rate, greedy_stage
+from layersweep.train import Trainer, error_rate, greedy_stage, predict, worst_recall
 
 
 def test_the_greedy_stage_is_the_shallow_algorithm_on_the_deep_nets_input_side():
@@ -116,6 +116,28 @@ def test_averaging_starts_with_the_deep_net_after_a_greedy_stage():
     assert trainer.averaged is None and trainer.averaged_images == 0
     trainer.run_epoch(d.X, d.y)
     assert trainer.averaged is not None and trainer.averaged_images == 24
+
+
+def test_worst_recall_names_the_class_recalled_worst():
+    y = np.array([0, 0, 1, 1, 2, 2, 2, 2])
+    assert worst_recall(np.array([0, 0, 1, 1, 2, 2, 2, 2]), y) == (0, 1.0)
+    # a tie (-1) is no recall; class 2 is recalled 1 of 4, class 1 1 of 2
+    assert worst_recall(np.array([0, 0, 1, -1, 2, 0, 1, -1]), y) == (2, 0.25)
+
+
+def test_an_epoch_records_a_class_the_network_has_lost():
+    """With the output group of class 1 pinned down by its biases, no image is predicted as
+    a 1: the epoch's row names it, recall 0 (the rates are zero, so the epoch cannot undo
+    it)."""
+    d = datasets.synthetic(n=24, features=10, classes=2, seed=3)
+    trainer = averaging_trainer(0)
+    trainer.rates = LearningRates.broadcast(0.0, 0.0, 3)
+    trainer.net.b[3][2:] = -50.0  # class 1's group (redundancy 2)
+    row = trainer.run_epoch(d.X, d.y)
+    predicted = predict(trainer.net, d.X)
+    assert not np.any(predicted == 1)
+    assert (row["worst_class"], row["worst_recall"]) == (1, 0.0)
+    assert row["train_error"] == np.mean(predicted != d.y)
 
 
 def test_averaging_defaults_on_for_deep_nets_only_and_refuses_bad_values():

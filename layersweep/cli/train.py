@@ -255,6 +255,7 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
 
 
 COLUMNS = [("epoch", "epoch", "{:d}"), ("train_error", "train err", "{:.3f}"),
+           ("worst_class", "worst", "{:d}"), ("worst_recall", "its recall", "{:.2f}"),
            ("test_error", "test err", "{:.3f}"), ("free_correct", "free ok", "{:.2f}"),
            ("seconds", "seconds", "{:.1f}")]
 #: the column that marks a greedy start's epochs (the shallow stage's figures)
@@ -434,7 +435,9 @@ def run(args) -> int:
                 correct = (f"  free ok {row['free_correct']:.2f}"
                            if "free_correct" in row else "")
                 stage = "  (greedy stage)" if row.get("greedy") else ""
-                print(f"epoch {row['epoch']:3d}  train error {row['train_error']:.3f}"
+                worst = (f"  worst class {row['worst_class']} {row['worst_recall']:.2f}"
+                         if "worst_recall" in row else "")
+                print(f"epoch {row['epoch']:3d}  train error {row['train_error']:.3f}{worst}"
                       f"{test_error}{blocks}{correct}  {row['seconds']:.1f} s{spent}{stage}",
                       flush=True)
             if stop.signum is not None:
