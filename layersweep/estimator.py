@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 
 from .data import check_data
-from .exceptions import ArchitectureError, BlockTooLargeError, DataError, NotFittedError
+from .exceptions import (ArchitectureError, BlockTooLargeError, DataError, LostClassWarning,
+                         NotFittedError)
 from .network import Network, default_init_scale
 from .rules import LearningRates, check_hidden_decay
 from .samplers import make_sampler
@@ -38,6 +39,8 @@ DEEP_HIDDEN_DECAY = 0.5
 UPPER_DEPTH = 4
 #: the default fraction of error-driven reads from :data:`UPPER_DEPTH` on
 UPPER_ERROR_DRIVEN = 0.25
+#: a class counts as learnt once recalled for this fraction of its training images
+LEARNT_RECALL = 0.5
 
 
 class LayerSweepClassifier:
@@ -320,6 +323,7 @@ class LayerSweepClassifier:
                           f"{self.batch_size} images is one shard; set shard_size below "
                           f"batch_size to split updates into tasks", stacklevel=3)
         trainer.scheduler = scheduler
+        start = trainer.epoch
         try:
             while trainer.epoch < epochs:
                 row = trainer.run_epoch(X, y, checked, progress=self.verbose, on_step=on_step)
@@ -332,6 +336,13 @@ class LayerSweepClassifier:
             trainer.scheduler = LocalScheduler()
             if isinstance(self.scheduler, str):  # started here: closed here
                 scheduler.close()
+        if trainer.epoch > start:
+            hint = ""
+            if trainer.net.depth > 2 and trainer.sweep.hidden_couplings == "inner":
+                hint = ("; hidden_couplings='upper', error_driven=0.25 (--hidden-couplings "
+                        "upper --error-driven 0.25) kept every class where 'inner' lost one "
+                        "(README \"Deep networks\")")
+            warn_lost_class(trainer.history, len(self.classes_), hint)
         return self
 
     def _check_fitted(self):
@@ -415,6 +426,24 @@ def default_error_driven(error_driven, depth: int, frozen_above: str = "referenc
         return UPPER_ERROR_DRIVEN if depth >= UPPER_DEPTH and frozen_above == "reference" \
             else 0.0
     return check_error_driven(error_driven, depth)
+
+
+def warn_lost_class(history: list, classes: int, hint: str = "") -> None:
+    """A :class:`LostClassWarning` (message ending in ``hint``) when the last epoch of
+    ``history`` recalls one class for fewer of its training images than guessing would
+    (1 / ``classes``) although an earlier epoch recalled every class for at least half of
+    them: the network learnt that class and lost it. Greedy-stage epochs do not count."""
+    rows = [row for row in history if not row.get("greedy") and "worst_recall" in row]
+    if not rows or rows[-1] is not history[-1] or rows[-1]["worst_recall"] >= 1.0 / classes \
+            or not any(row["worst_recall"] >= LEARNT_RECALL for row in rows[:-1]):
+        return
+    row = rows[-1]
+    warnings.warn(LostClassWarning(
+        f"after epoch {row['epoch']} the network predicts class {row['worst_class']} for "
+        f"{100 * row['worst_recall']:.1f}% of its training images (training error "
+        f"{100 * row['train_error']:.1f}%), after an epoch that recalled every class for at "
+        f"least {100 * LEARNT_RECALL:.0f}% of them: it has lost that class{hint}"),
+        stacklevel=4)
 
 
 def check_greedy_epochs(greedy_epochs, depth: int) -> int:

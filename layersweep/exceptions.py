@@ -60,5 +60,7 @@ class NotFittedError(LayersweepError, AttributeError):
     """A model used for prediction before ``fit`` or ``partial_fit``."""
 
 
-class ConvergenceWarning(UserWarning):
-    """Training stopped while the training error was still changing."""
+class LostClassWarning(UserWarning):
+    """Training ended with a class recalled for fewer of its training images than guessing
+    would, after an epoch that recalled every class for at least half of them: the network
+    learnt that class and lost it."""

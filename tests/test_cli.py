@@ -85,3 +85,26 @@ def test_a_malformed_scheduler_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["train", "--scheduler", "threads:2", "--shard-size", "2"])
     assert stop.value.code == 2 and "processes:N" in capsys.readouterr().err
+
+
+def test_a_lost_class_is_one_warning_line(npz, tmp_path, capsys):
+    """A run file whose output group of class 2 is pinned down, resumed for an epoch: the
+    run says, in one line, that the network has lost class 2."""
+    import h5py
+
+    out = str(tmp_path / "run.h5")
+    args = ["train", "--layers", "12,10,6", "--redundancy", "2", "--data", npz, "--train-size",
+            "60", "--test-size", "30", "--reads", "4", "--lr-w", "0.02", "--lr-b", "0.02",
+            "--out", out]
+    assert main(args + ["--epochs", "2"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    with h5py.File(out, "a") as f:
+        f["parameters/b2"][4:6] = -50.0
+    assert main(args + ["--epochs", "3", "--resume", out]) == 0
+    captured = capsys.readouterr()
+    warning = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warning) == 1
+    assert warning[0].startswith("layersweep: warning: after epoch 3 the network predicts "
+                                 "class 2 for 0.0% of its training images")
+    assert "hidden_couplings" not in warning[0]  # the remedy is for deep nets' inner couplings
+    assert "worst class 2 0.00" in captured.out

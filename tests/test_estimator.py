@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 from layersweep import data as datasets
-from layersweep.estimator import LayerSweepClassifier
-from layersweep.exceptions import ArchitectureError, DataError, NotFittedError
+from layersweep.estimator import LayerSweepClassifier, warn_lost_class
+from layersweep.exceptions import (ArchitectureError, DataError, LostClassWarning,
+                                   NotFittedError)
+from layersweep.rules import LearningRates
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +189,40 @@ def test_hidden_couplings_and_error_driven(problem):
         small(hidden_layer_sizes=(16, 12), error_driven=0.5, frozen_above="free").fit(X, y)
     with pytest.raises(ArchitectureError, match="hidden_couplings must be one of"):
         small(hidden_layer_sizes=(16, 12), hidden_couplings="both").fit(X, y)
+
+
+def test_a_lost_class_is_warned_about_with_the_remedy_for_inner_couplings(problem):
+    """A deep net (predicting with its own parameters) whose output group of class 2 is
+    pinned down by its biases, trained on at zero rates so that nothing undoes it: the epoch
+    that ends training warns, naming the class and, for inner couplings, the remedy."""
+    X, y, _, _ = problem
+    model = small(hidden_layer_sizes=(16, 12), epochs=3, average=0, greedy_epochs=0,
+                  hidden_couplings="inner").fit(X, y)
+    assert model.history_[-1]["worst_recall"] > 0.5
+    net = model.trainer_.net
+    model.trainer_.rates = LearningRates.broadcast(0.0, 0.0, net.depth)
+    net.b[net.depth][4:6] = -50.0  # class 2's group (redundancy 2)
+    with pytest.warns(LostClassWarning, match=r"predicts class 2 for 0\.0% .*"
+                                              r"hidden_couplings='upper'"):
+        model.train_to(X, y, 4)
+    assert model.history_[-1]["worst_class"] == 2
+
+
+def test_a_lost_class_is_one_the_network_had_learnt():
+    def row(epoch, worst_recall, **kw):
+        return dict(epoch=epoch, train_error=0.1, worst_class=8, worst_recall=worst_recall, **kw)
+
+    with pytest.warns(LostClassWarning, match=r"class 8 for 0\.3% .*\(training error 10\.0%\)"
+                                              r".* it has lost that class$"):
+        warn_lost_class([row(1, 0.3), row(2, 0.8), row(3, 0.003)], 10)
+    quiet = [[row(1, 0.0)],  # not learnt yet
+             [row(1, 0.3), row(2, 0.2), row(3, 0.0)],  # never every class learnt
+             [row(1, 0.8), row(2, 0.15)],  # still above chance
+             [row(1, 0.8, greedy=1), row(2, 0.0)],  # learnt by the greedy stage only
+             [row(1, 0.8), row(2, 0.0, greedy=1)],  # a greedy stage's epoch ends the run
+             [{"epoch": 1, "train_error": 0.2}, {"epoch": 2, "train_error": 0.2}]]  # old files
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for history in quiet:
+            warn_lost_class(history, 10)

@@ -1,7 +1,8 @@
 """The ``layersweep`` command line: ``train``, ``evaluate``, ``embed``, ``info``.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
-``run(args) -> int``. Errors a user can fix are printed as one line, exit code 2.
+``run(args) -> int``. Errors a user can fix are printed as one line, exit code 2; layersweep's own warnings as one
+line ``layersweep: warning: ...``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 
 from .. import __version__
 from ..exceptions import LayersweepError
@@ -35,7 +37,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("distributed").setLevel(logging.WARNING)  # a Dask cluster's chatter
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except LayersweepError as exc:
         print(f"layersweep: error: {exc}", file=sys.stderr)
         return 2
@@ -46,3 +50,16 @@ def main(argv=None) -> int:
         # the reader of our output went away (e.g. `| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_show_default = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """layersweep's warnings (raised from its own code) as one plain line; others as Python
+    shows them."""
+    if os.path.abspath(filename).startswith(_PACKAGE + os.sep):
+        print(f"layersweep: warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _show_default(message, category, filename, lineno, file, line)
