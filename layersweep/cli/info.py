@@ -99,7 +99,8 @@ def run(args) -> int:
     print("\nhistory" + ("" if history else ": no epoch finished yet"))
     if history:
         keys = sorted({k for row in history for k in row} - {"epoch", "seconds"})
-        columns = [("epoch", "epoch", "{:d}")] + [(k, k, "{:.3f}") for k in keys] + \
-                  [("seconds", "seconds", "{:.1f}")]
+        columns = [("epoch", "epoch", "{:d}")] + [
+            (k, k, "{:d}" if all(isinstance(row.get(k, 0), int) for row in history) else "{:.3f}")
+            for k in keys] + [("seconds", "seconds", "{:.1f}")]
         table(history, columns)
     return 0
