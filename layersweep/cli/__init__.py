@@ -1,8 +1,8 @@
 """The ``layersweep`` command line: ``train``, ``evaluate``, ``embed``, ``info``.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
-``run(args) -> int``. Errors a user can fix are printed as one line, exit code 2; layersweep's own warnings as one
-line ``layersweep: warning: ...``.
+``run(args) -> int``. Errors a user can fix are printed as one line, exit code 2;
+layersweep's own warnings as one line ``layersweep: warning: ...``.
 """
 
 from __future__ import annotations
