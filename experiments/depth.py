@@ -6,9 +6,9 @@ them); per-block figures (energy gap between free samples and the nudged state, 
 free samples already correct) are kept. Variants of the sweep (which value freezes the layer
 above a lower block, where free samples start, initial scales, per-layer learning rates,
 their decay, a greedy start, parameter averaging, the weight decay of the hidden-to-hidden
-couplings, which block learns them, error-driven reads) are named presets below. Writes
-curves.csv and curves.png under ``--out`` (experiments/results/depth/) and prints a summary
-table. The committed results:
+couplings, which block learns them, error-driven reads, the warm-up of their rate) are named
+presets below. Writes curves.csv and curves.png under ``--out`` (experiments/results/depth/)
+and prints a summary table. The committed results:
 
     python experiments/depth.py --nets shallow,deep,wide --variants paper,rescaled,default \
         --rules qp,ep
@@ -39,6 +39,18 @@ table. The committed results:
         --out experiments/results/depth-4000-shallow-wide
     python experiments/depth.py --nets deep --variants default,upper-error-driven --rules qp \
         --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-narrow
+    python experiments/depth.py --nets deep,wide,deeper --variants default --rules qp \
+        --seeds 0,1,2 --out experiments/results/depth-warmup
+    python experiments/depth.py --nets deep,wide --variants default,inner-couplings \
+        --rules qp --seeds 3,4,5 --out experiments/results/depth-warmup-seeds
+    python experiments/depth.py --nets deep,wide --variants default --rules qp \
+        --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-warmup
+    python experiments/depth.py --nets shallow --variants default,average --rules qp \
+        --seeds 3,4,5 --out experiments/results/depth-shallow-seeds
+    python experiments/depth.py --nets deep,wide,deeper --variants decay-one --rules qp \
+        --seeds 0,1,2,3,4,5 --out experiments/results/depth-decay-one
+    python experiments/depth.py --nets deep,wide --variants decay-one --rules qp \
+        --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-decay-one
 
     python experiments/depth.py [--nets shallow,deep,wide,deeper] [--variants default]
                                 [--rules qp,ep] [--epochs 20] [--seeds 0]
@@ -70,26 +82,31 @@ NETS = {
 #: sweep variants for deep nets: estimator parameters (per coupling layer where it matters)
 VARIANTS = {
     # the package's defaults: for a deep net the rescaled initialisation, per-layer rates
-    # from the shallow pair (W^1 x 1/2, hidden-hidden x 1/6, top x 1/2), a greedy start of
+    # from the shallow pair (W^1 x 1/2, hidden-hidden x 2/3, top x 1/2), a greedy start of
     # 5 epochs (the shallow net input - first hidden layer - output, then the deep net),
-    # free samples annealed from random states, parameter averaging and the hidden decay;
-    # with three or more hidden layers, also the hidden-to-hidden couplings learnt from
-    # below (at 2/3 of δJ) and a quarter of the lower blocks' reads error-driven
+    # free samples annealed from random states, parameter averaging, the hidden decay, the
+    # hidden-to-hidden couplings learnt from below with their rate warmed up over the first
+    # three deep epochs, and a quarter of the lower blocks' reads error-driven
     "default": {},
-    # hidden-to-hidden couplings learnt inside their block, no error-driven reads: the
-    # default with two hidden layers (and before, with any number)
+    # hidden-to-hidden couplings learnt inside their block, no error-driven reads, no warm-up:
+    # the default with two hidden layers before the warm-up (and before, with any number)
     "inner-couplings": {"hidden_couplings": "inner", "error_driven": 0.0},
     # the defaults with predictions from the parameters as trained, not their moving average
     "no-average": {"average": 0},
     # the defaults without the weight decay of the hidden-to-hidden couplings (the default
     # before it was measured that without it they keep growing and a class can be lost)
     "no-hidden-decay": {"hidden_decay": 0.0},
-    # the defaults with each hidden-to-hidden coupling learnt from below, in the block above
-    # it (error-driven in the top block, at 2/3 of δJ), not inside its own block
-    "upper": {"hidden_couplings": "upper"},
+    # each hidden-to-hidden coupling learnt from below, in the block above it (error-driven in
+    # the top block, at 2/3 of δJ), not inside its own block, without error-driven reads and
+    # without the warm-up of its rate
+    "upper": {"hidden_couplings": "upper", "error_driven": 0.0, "hidden_warmup": ()},
     # upper, with a quarter of the lower blocks' reads error-driven (the layer above frozen at
-    # the free samples of the block above, not at a wrong class's reference)
-    "upper-error-driven": {"hidden_couplings": "upper", "error_driven": 0.25},
+    # the free samples of the block above, not at a wrong class's reference): the defaults
+    # without the warm-up (the default with three or more hidden layers before it)
+    "upper-error-driven": {"hidden_couplings": "upper", "error_driven": 0.25,
+                           "hidden_warmup": ()},
+    # the defaults with twice the hidden decay, λ = 1
+    "decay-one": {"hidden_decay": 1.0},
     # a moving average of the parameters over the last DEEP_AVERAGE (3000) training images
     # predicts (the deep-net default; for 784-120-40 it is not the paper's algorithm, so an
     # option)

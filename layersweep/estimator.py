@@ -15,7 +15,7 @@ from .data import check_data
 from .exceptions import (ArchitectureError, BlockTooLargeError, DataError, LostClassWarning,
                          NotFittedError)
 from .network import Network, default_init_scale
-from .rules import LearningRates, check_hidden_decay
+from .rules import UPPER_WARMUP, LearningRates, check_hidden_decay, check_hidden_warmup
 from .samplers import make_sampler
 from .scheduler import LocalScheduler, make_scheduler
 from .sweep import SweepConfig, check_error_driven
@@ -32,13 +32,13 @@ DEEP_START = "random"
 DEEP_AVERAGE = 3000
 #: a deep net's default weight decay of its hidden-to-hidden couplings (see ``hidden_decay``)
 DEEP_HIDDEN_DECAY = 0.5
-#: the depth from which a net (three or more hidden layers) learns its hidden-to-hidden
-#: couplings from below with error-driven reads by default (see ``hidden_couplings``): the
-#: measured best, 784-256-128-64-40 trains to 87% this way and to 55-74% with the inner
-#: couplings, while 784-256-128-40 is a point better with the inner ones
-UPPER_DEPTH = 4
-#: the default fraction of error-driven reads from :data:`UPPER_DEPTH` on
-UPPER_ERROR_DRIVEN = 0.25
+#: the block that learns a deep net's hidden-to-hidden couplings by default (see
+#: ``hidden_couplings``): the block above, from below, with error-driven reads and a warm-up
+#: of their rate, the measured best at every depth (README "Deep networks": the inner
+#: couplings do not train 784-256-128-64-40 and can lose a class of 784-120-120-40)
+DEEP_HIDDEN_COUPLINGS = "upper"
+#: a deep net's default fraction of error-driven reads (with reference-frozen reads)
+DEEP_ERROR_DRIVEN = 0.25
 #: a class counts as learnt once recalled for this fraction of its training images
 LEARNT_RECALL = 0.5
 
@@ -76,8 +76,8 @@ class LayerSweepClassifier:
     lr_W, lr_b : float or sequence of float
         Learning rates of the couplings ``W^1..W^L`` and biases ``b^1..b^L``: one value for
         all layers, two (the shallow net's δW for the input side, δJ for the rest; a deep net
-        takes δW/2 for ``W^1``, δJ/6 for each hidden-hidden coupling (2δJ/3 if
-        ``hidden_couplings="upper"``) and δJ/2 for the top)
+        takes δW/2 for ``W^1``, 2δJ/3 for each hidden-hidden coupling (δJ/6 if
+        ``hidden_couplings="inner"``) and δJ/2 for the top)
         or one per layer (as given).
     init_scale : sequence of float or None
         Per-layer factor on the paper's initialisation ``U(±1/sqrt(n_{l-1}))``; None: the
@@ -105,13 +105,20 @@ class LayerSweepClassifier:
         (DESIGN §4 as written: a class contrast), or ``"upper"``, block ``(l, l+1)`` with
         layer ``l-1`` frozen, as the shallow net learns its input coupling (in the top block:
         error-driven). It also picks the middle rate of two-value ``lr_W``/``lr_b`` (δJ/6
-        inner, 2δJ/3 upper). None: ``"upper"`` with three or more hidden layers, else
-        ``"inner"`` (the measured best of each; L = 2 has no such coupling).
+        inner, 2δJ/3 upper) and the defaults of ``error_driven`` and ``hidden_warmup``.
+        None: ``"upper"`` (the measured best at every depth: the inner couplings do not
+        train three hidden layers and can lose a class; L = 2 has no such coupling).
     error_driven : float or None
         Deep nets: the fraction of each lower block's free reads whose layer above is frozen
         at the block above's free samples (the network's own answer) instead of at a
-        wrong-class reference state. None: 0.25 with three or more hidden layers, else 0;
-        L = 2 has no lower block (a value > 0 is refused there).
+        wrong-class reference state. None: 0.25 with ``"upper"`` couplings, else 0; L = 2
+        has no lower block (a value > 0 is refused there).
+    hidden_warmup : sequence of float or None
+        Deep nets: factors in [0, 1] on the rates of the hidden-to-hidden couplings in the
+        first epochs after the greedy start, one per epoch (empty: none). Learnt from below,
+        their fast rate would let the upper layers, untrained at the hand-over, drag the
+        layers below along with their first errors. None: ``(0.1, 0.3, 0.6)`` with
+        ``"upper"`` couplings, none with ``"inner"``; L = 2 refuses one.
     max_block_spins : int or None
         The annealer's capacity: every block ``(l, l+1)`` must have ``n_l + n_{l+1}`` spins at
         most, or ``fit`` refuses the network before training starts.
@@ -143,7 +150,7 @@ class LayerSweepClassifier:
                  sweeps=32, beta_range=(0.1, 4.0), reverse_beta=4.0, epochs=13, batch_size=10,
                  lr_W=(0.01, 0.003), lr_b=(0.01, 0.003), init_scale=None,
                  greedy_epochs=None, average=None, hidden_decay=None,
-                 hidden_couplings=None, error_driven=None,
+                 hidden_couplings=None, error_driven=None, hidden_warmup=None,
                  max_block_spins=None, shard_size=None,
                  scheduler="local", random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -167,6 +174,7 @@ class LayerSweepClassifier:
         self.hidden_decay = hidden_decay
         self.hidden_couplings = hidden_couplings
         self.error_driven = error_driven
+        self.hidden_warmup = hidden_warmup
         self.max_block_spins = max_block_spins
         self.shard_size = shard_size
         self.scheduler = scheduler
@@ -177,7 +185,8 @@ class LayerSweepClassifier:
     _PARAMS = ("hidden_layer_sizes", "redundancy", "rule", "reads", "start", "cycles",
                "frozen_above", "sampler", "sweeps", "beta_range", "reverse_beta", "epochs",
                "batch_size", "lr_W", "lr_b", "init_scale", "greedy_epochs", "average",
-               "hidden_decay", "hidden_couplings", "error_driven", "max_block_spins",
+               "hidden_decay", "hidden_couplings", "error_driven", "hidden_warmup",
+               "max_block_spins",
                "shard_size", "scheduler", "random_state", "verbose")
 
     def get_params(self, deep=True) -> dict:
@@ -206,12 +215,12 @@ class LayerSweepClassifier:
         else:
             reads = 20 if self.reads is None else self.reads
             start = default_start(self.start, depth)
+        couplings = default_hidden_couplings(self.hidden_couplings, depth)
         return SweepConfig(reads=reads, start=start, cycles=self.cycles,
                            frozen_above=self.frozen_above,
                            error_driven=default_error_driven(self.error_driven, depth,
-                                                             self.frozen_above),
-                           hidden_couplings=default_hidden_couplings(self.hidden_couplings,
-                                                                     depth))
+                                                             self.frozen_above, couplings),
+                           hidden_couplings=couplings)
 
     def _make_trainer(self, n_features: int, n_classes: int) -> Trainer:
         if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
@@ -221,6 +230,7 @@ class LayerSweepClassifier:
         check_capacity(sizes, self.max_block_spins)
         depth = len(sizes) - 1
         greedy = check_greedy_epochs(self.greedy_epochs, depth)
+        couplings = default_hidden_couplings(self.hidden_couplings, depth)
         init_scale = default_init_scale(depth) if self.init_scale is None else self.init_scale
         rng = np.random.default_rng(self.random_state)
         net = Network.random(sizes, rng, classes=n_classes, redundancy=int(self.redundancy),
@@ -233,8 +243,8 @@ class LayerSweepClassifier:
         return Trainer(net, sampler, self._sweep_config(net.depth),
                        LearningRates.broadcast(
                            self.lr_W, self.lr_b, net.depth,
-                           default_hidden_decay(self.hidden_decay, depth),
-                           default_hidden_couplings(self.hidden_couplings, depth)),
+                           default_hidden_decay(self.hidden_decay, depth), couplings,
+                           default_hidden_warmup(self.hidden_warmup, depth, couplings)),
                        rng,
                        batch_size=int(self.batch_size), shard_size=self.shard_size,
                        greedy=greedy, stage=stage, stage_rates=(
@@ -339,8 +349,8 @@ class LayerSweepClassifier:
         if trainer.epoch > start:
             hint = ""
             if trainer.net.depth > 2 and trainer.sweep.hidden_couplings == "inner":
-                hint = ("; hidden_couplings='upper', error_driven=0.25 (--hidden-couplings "
-                        "upper --error-driven 0.25) kept every class where 'inner' lost one "
+                hint = ("; the default hidden_couplings='upper' with error-driven reads "
+                        "(--hidden-couplings upper) kept every class where 'inner' lost one "
                         "(README \"Deep networks\")")
             warn_lost_class(trainer.history, len(self.classes_), hint)
         return self
@@ -410,22 +420,33 @@ def default_hidden_decay(hidden_decay, depth: int) -> float:
 
 
 def default_hidden_couplings(hidden_couplings, depth: int) -> str:
-    """The block that learns the hidden-to-hidden couplings: None means ``"upper"`` from
-    :data:`UPPER_DEPTH` on and ``"inner"`` below it (a given value is checked by
-    :class:`SweepConfig`)."""
+    """The block that learns the hidden-to-hidden couplings: None means
+    :data:`DEEP_HIDDEN_COUPLINGS` (a given value is checked by :class:`SweepConfig`; L = 2
+    has no such coupling and ignores it)."""
     if hidden_couplings is None:
-        return "upper" if depth >= UPPER_DEPTH else "inner"
+        return DEEP_HIDDEN_COUPLINGS if depth > 2 else "inner"
     return hidden_couplings
 
 
-def default_error_driven(error_driven, depth: int, frozen_above: str = "reference") -> float:
+def default_error_driven(error_driven, depth: int, frozen_above: str = "reference",
+                         hidden_couplings: str = DEEP_HIDDEN_COUPLINGS) -> float:
     """The fraction of a lower block's reads that are error-driven: None means
-    :data:`UPPER_ERROR_DRIVEN` from :data:`UPPER_DEPTH` on (with reference-frozen reads;
-    ``frozen_above="free"`` reads are all error-driven already) and 0 below it."""
+    :data:`DEEP_ERROR_DRIVEN` for a deep net that learns its hidden-to-hidden couplings from
+    below with reference-frozen reads (``frozen_above="free"`` reads are all error-driven
+    already; with the inner couplings they cost accuracy) and 0 otherwise."""
     if error_driven is None:
-        return UPPER_ERROR_DRIVEN if depth >= UPPER_DEPTH and frozen_above == "reference" \
-            else 0.0
+        return DEEP_ERROR_DRIVEN if (depth > 2 and frozen_above == "reference"
+                                     and hidden_couplings == "upper") else 0.0
     return check_error_driven(error_driven, depth)
+
+
+def default_hidden_warmup(hidden_warmup, depth: int, hidden_couplings: str) -> tuple:
+    """The warm-up of the hidden-to-hidden couplings' rates: None means
+    :data:`~layersweep.rules.UPPER_WARMUP` when a deep net learns them from below (their
+    fast, error-driven rate) and none otherwise."""
+    if hidden_warmup is None:
+        return UPPER_WARMUP if depth > 2 and hidden_couplings == "upper" else ()
+    return check_hidden_warmup(hidden_warmup, depth)
 
 
 def warn_lost_class(history: list, classes: int, hint: str = "") -> None:

@@ -138,9 +138,10 @@ class Trainer:
 
     def active(self) -> tuple:
         """``(network, rates)`` trained now: the greedy stage (sharing ``W^1, b^1`` with
-        ``net``) during its epochs, else ``net`` itself."""
+        ``net``) during its epochs, else ``net`` itself at the rates of its epoch (a
+        warm-up counts the deep net's epochs, after the greedy start)."""
         if not self.staging:
-            return self.net, self.rates
+            return self.net, self.rates.at(self.epoch - self.greedy)
         if self.stage is None:
             raise ArchitectureError(f"epoch {self.epoch + 1} is in the greedy stage (the first "
                                     f"{self.greedy}) but the trainer holds no stage")

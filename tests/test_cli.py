@@ -64,6 +64,9 @@ def test_train_prints_lines_and_a_table(npz, tmp_path, capsys):
     (["--data", "mnist:nowhere"], "no MNIST files"),
     (["--scheduler", "processes:2"], "--shard-size"),
     (["--greedy-epochs", "2"], "needs a deep net"),
+    (["--hidden-warmup", "0.5"], "needs a deep net"),
+    (["--layers", "12,10,8,6", "--hidden-warmup", "slow"], "--hidden-warmup must be"),
+    (["--layers", "12,10,8,6", "--hidden-warmup", "0.5,2"], "factors in [0, 1]"),
 ])
 def test_bad_input_exits_2_with_a_message(npz, tmp_path, capsys, argv, message):
     base = ["train", "--redundancy", "2", "--data", npz, "--train-size", "30", "--test-size", "30",

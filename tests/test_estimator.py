@@ -120,8 +120,9 @@ def test_capacity_limit_refuses_a_block_too_large_before_training(problem):
 
 
 def test_deep_network_trains_with_every_block(problem):
+    """A greedy epoch, the three of the warm-up and two more."""
     X, y, Xt, yt = problem
-    model = small(hidden_layer_sizes=(16, 12), epochs=3, greedy_epochs=1).fit(X, y)
+    model = small(hidden_layer_sizes=(16, 12), epochs=6, greedy_epochs=1).fit(X, y)
     assert model.history_[0]["greedy"] == 1 and "gap_1-3" in model.history_[0]
     assert {"gap_1-2", "gap_2-3", "free_correct"} <= set(model.history_[-1])
     assert model.score(Xt, yt) >= 0.8
@@ -153,28 +154,30 @@ def test_hidden_decay_defaults_and_effect(problem):
 
 
 def test_hidden_couplings_and_error_driven(problem):
-    """By default a net with two hidden layers learns its hidden-hidden couplings inside
-    their block at δJ/6 with no error-driven reads, one with three learns them from below at
-    2δJ/3 with a quarter of the reads error-driven; L = 2 refuses error-driven reads (it has
-    no lower block)."""
-    from layersweep.estimator import UPPER_ERROR_DRIVEN
+    """By default every deep net learns its hidden-hidden couplings from below at 2δJ/3,
+    warmed up, with a quarter of the lower blocks' reads error-driven; the inner couplings
+    (at δJ/6) come with neither; L = 2 refuses error-driven reads (it has no lower block)."""
+    from layersweep.estimator import DEEP_ERROR_DRIVEN
+    from layersweep.rules import UPPER_WARMUP
 
     X, y, _, _ = problem
-    deeper = small(hidden_layer_sizes=(16, 12, 8), epochs=0, greedy_epochs=0,
-                   lr_W=(0.01, 0.003)).fit(X, y).trainer_
-    assert (deeper.sweep.hidden_couplings, deeper.sweep.error_driven) == ("upper",
-                                                                          UPPER_ERROR_DRIVEN)
-    assert deeper.rates.W == pytest.approx([0.005, 0.002, 0.002, 0.0015])
+    for hidden, rates in (((16, 12, 8), [0.005, 0.002, 0.002, 0.0015]),
+                          ((16, 12), [0.005, 0.002, 0.0015])):
+        trainer = small(hidden_layer_sizes=hidden, epochs=0, greedy_epochs=0,
+                        lr_W=(0.01, 0.003)).fit(X, y).trainer_
+        assert (trainer.sweep.hidden_couplings, trainer.sweep.error_driven) == (
+            "upper", DEEP_ERROR_DRIVEN)
+        assert trainer.rates.W == pytest.approx(rates)
+        assert trainer.rates.warmup == UPPER_WARMUP == (0.1, 0.3, 0.6)
     free_above = small(hidden_layer_sizes=(16, 12, 8), epochs=0, frozen_above="free").fit(X, y)
     assert free_above.trainer_.sweep.error_driven == 0.0  # every read is error-driven already
-    deep = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0,
-                 lr_W=(0.01, 0.003)).fit(X, y).trainer_
-    assert (deep.sweep.hidden_couplings, deep.sweep.error_driven) == ("inner", 0.0)
-    assert deep.rates.W == pytest.approx([0.005, 0.0005, 0.0015])
-    upper = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0, lr_W=(0.01, 0.003),
-                  hidden_couplings="upper", error_driven=0.25).fit(X, y).trainer_
-    assert (upper.sweep.hidden_couplings, upper.sweep.error_driven) == ("upper", 0.25)
-    assert upper.rates.W == pytest.approx([0.005, 0.002, 0.0015])
+    inner = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0, lr_W=(0.01, 0.003),
+                  hidden_couplings="inner").fit(X, y).trainer_
+    assert (inner.sweep.hidden_couplings, inner.sweep.error_driven) == ("inner", 0.0)
+    assert inner.rates.W == pytest.approx([0.005, 0.0005, 0.0015])
+    assert inner.rates.warmup == ()
+    shallow = small(epochs=0).fit(X, y).trainer_
+    assert (shallow.sweep.error_driven, shallow.rates.warmup) == (0.0, ())
     trained = {}
     for couplings in ("inner", "upper"):
         model = small(hidden_layer_sizes=(16, 12), epochs=1, greedy_epochs=0,
@@ -191,6 +194,42 @@ def test_hidden_couplings_and_error_driven(problem):
         small(hidden_layer_sizes=(16, 12), hidden_couplings="both").fit(X, y)
 
 
+def test_the_warm_up_scales_only_the_hidden_couplings_rates_in_the_first_deep_epochs(problem):
+    """With a greedy start of 2 epochs and the warm-up (0.25, 0.5), epochs 3 and 4 train
+    W^2, b^2 at a quarter and half their rate, W^1 and the top coupling at theirs, and every
+    rate is whole from epoch 5; the greedy stage's rates are its own. The trained couplings
+    equal a run without the warm-up whose rates are set by hand epoch by epoch."""
+    X, y, _, _ = problem
+    model = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=2, lr_W=(0.01, 0.003),
+                  lr_b=(0.01, 0.003), hidden_warmup=(0.25, 0.5)).fit(X, y)
+    trainer = model.trainer_
+    seen = []
+    for epoch in range(6):
+        trainer.epoch = epoch
+        net, rates = trainer.active()
+        seen.append(rates.W)
+        if epoch < 2:
+            assert net is not trainer.net and rates is trainer.stage_rates
+    assert seen[2:] == [pytest.approx([0.005, 0.002 * f, 0.0015]) for f in (0.25, 0.5, 1, 1)]
+    trainer.epoch = 0
+    model.train_to(X, y, 5)
+    plain = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=2, lr_W=(0.01, 0.003),
+                  lr_b=(0.01, 0.003), hidden_warmup=()).fit(X, y)
+    base = plain.trainer_.rates
+    for epoch, factor in zip(range(1, 6), (1, 1, 0.25, 0.5, 1)):
+        hand = [base.W[0], base.W[1] * factor, base.W[2]]
+        plain.trainer_.rates = LearningRates(hand, [base.b[0], base.b[1] * factor, base.b[2]],
+                                             base.decay)
+        plain.train_to(X, y, epoch)
+    for l in (1, 2, 3):
+        np.testing.assert_array_equal(model.trainer_.net.W[l], plain.trainer_.net.W[l])
+    with pytest.raises(ArchitectureError, match="hidden_warmup=.* needs a deep net"):
+        small(hidden_warmup=(0.5,)).fit(X, y)
+    for bad in ((1.5,), (0.1, float("nan")), "0.1", 0.5):
+        with pytest.raises(ArchitectureError, match="hidden_warmup must be a sequence"):
+            small(hidden_layer_sizes=(16, 12), hidden_warmup=bad).fit(X, y)
+
+
 def test_a_lost_class_is_warned_about_with_the_remedy_for_inner_couplings(problem):
     """A deep net (predicting with its own parameters) whose output group of class 2 is
     pinned down by its biases, trained on at zero rates so that nothing undoes it: the epoch
@@ -203,7 +242,7 @@ def test_a_lost_class_is_warned_about_with_the_remedy_for_inner_couplings(proble
     model.trainer_.rates = LearningRates.broadcast(0.0, 0.0, net.depth)
     net.b[net.depth][4:6] = -50.0  # class 2's group (redundancy 2)
     with pytest.warns(LostClassWarning, match=r"predicts class 2 for 0\.0% .*"
-                                              r"hidden_couplings='upper'"):
+                                              r"the default hidden_couplings='upper'"):
         model.train_to(X, y, 4)
     assert model.history_[-1]["worst_class"] == 2
 

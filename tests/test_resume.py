@@ -216,6 +216,29 @@ def test_a_deep_run_file_from_before_hidden_decay_resumes_without_it(npz, tmp_pa
                  "--no-progress"]) == 2
 
 
+def test_a_deep_run_file_from_before_the_warm_up_resumes_without_it(npz, tmp_path):
+    """Older files have no hidden_warmup: their couplings learnt from below (the default with
+    three hidden layers then) had no warm-up; today's default warms them up over the first
+    three deep epochs, so the second epoch differs."""
+    explicit, old, warmed = tmp_path / "explicit.h5", tmp_path / "old.h5", tmp_path / "warm.h5"
+    deep = ("--layers", "12,8,6,6,6", "--greedy-epochs", "0")
+    assert main(train_args(npz, explicit, *deep, "--hidden-warmup", "none")) == 0
+    assert main(train_args(npz, old, *deep, "--hidden-warmup", "none", "--epochs", "1")) == 0
+    with h5py.File(old, "a") as f:  # as an older layersweep wrote it
+        config = json.loads(f.attrs["config"])
+        del config["hidden_warmup"]
+        f.attrs["config"] = json.dumps(config)
+    assert main(["train", "--resume", str(old), "--epochs", "2", "--no-progress"]) == 0
+    assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
+    assert checkpoint.load(explicit)["config"]["hidden_warmup"] == []
+    assert main(train_args(npz, warmed, *deep)) == 0
+    saved = checkpoint.load(warmed)
+    assert saved["config"]["hidden_warmup"] == [0.1, 0.3, 0.6]
+    assert not np.array_equal(saved["network"].W[2], checkpoint.load(explicit)["network"].W[2])
+    assert main(["train", "--resume", str(warmed), "--hidden-warmup", "0.5", "--epochs", "3",
+                 "--no-progress"]) == 2
+
+
 def test_a_deep_run_file_from_before_hidden_couplings_resumes_with_inner_ones(npz, tmp_path):
     """Older files have neither hidden_couplings nor error_driven: their hidden-to-hidden
     couplings were learnt inside their block and no read was error-driven (today's default

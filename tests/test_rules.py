@@ -117,6 +117,21 @@ def test_hidden_decay_only_on_hidden_to_hidden_couplings():
             LearningRates.broadcast(0.1, 0.2, 3, hidden_decay=bad)
 
 
+def test_the_warm_up_scales_the_hidden_to_hidden_rates_of_the_first_deep_epochs():
+    rates = LearningRates.broadcast([0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], 4,
+                                    hidden_decay=0.5, hidden_warmup=(0.1, 0.5))
+    first, second = rates.at(0), rates.at(1)
+    assert first.W == pytest.approx([0.1, 0.02, 0.03, 0.4])
+    assert first.b == pytest.approx([0.5, 0.06, 0.07, 0.8])
+    assert second.W == pytest.approx([0.1, 0.1, 0.15, 0.4])
+    assert first.decay == rates.decay and first.warmup == ()
+    assert rates.at(2) is rates and rates.at(-1) is rates
+    assert rates.scaled(2.0).warmup == (0.1, 0.5)
+    assert LearningRates.broadcast(0.1, 0.2, 3).warmup == ()
+    with pytest.raises(ArchitectureError, match="needs a deep net"):
+        LearningRates.broadcast(0.1, 0.2, 2, hidden_warmup=(0.5,))
+
+
 def test_hidden_decay_update_by_hand():
     """W^2 += rate (ΔW^2 - λ W^2); W^1, W^3 and the biases take their plain updates."""
     net = Network.random([3, 2, 2, 2], np.random.default_rng(0), classes=2, redundancy=1)

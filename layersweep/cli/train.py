@@ -27,7 +27,7 @@ import numpy as np
 from .. import checkpoint
 from ..estimator import (LayerSweepClassifier, check_greedy_epochs, default_average,
                          default_error_driven, default_hidden_couplings, default_hidden_decay,
-                         default_start)
+                         default_hidden_warmup, default_start)
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
@@ -38,10 +38,11 @@ from .common import (add_data_options, emit_json, layers_arg, load_splits, sched
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
                "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
                "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins", "shard_size",
-               "greedy_epochs", "average", "hidden_decay", "hidden_couplings", "error_driven")
+               "greedy_epochs", "average", "hidden_decay", "hidden_couplings", "error_driven",
+               "hidden_warmup")
 #: config keys added after format 1 was first written, with the value older files imply
 LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0, "average": 0, "hidden_decay": 0.0,
-                 "hidden_couplings": "inner", "error_driven": 0.0}
+                 "hidden_couplings": "inner", "error_driven": 0.0, "hidden_warmup": []}
 #: argparse destination of each config key, where the names differ
 DEST = {"lr_W": "lr_w"}
 
@@ -144,13 +145,16 @@ def add_parser(subparsers):
     p.add_argument("--hidden-couplings", choices=("inner", "upper"),
                    default=d["hidden_couplings"],
                    help="deep nets: the block that learns each hidden-to-hidden coupling: "
-                        "'inner', the block of its two layers (DESIGN as written; default "
-                        "with two hidden layers), or 'upper', the block above it, from its "
-                        "frozen layer below (default with three or more)")
+                        "'upper' (default), the block above it, from its frozen layer below, "
+                        "or 'inner', the block of its two layers (DESIGN as written)")
     p.add_argument("--error-driven", type=float, default=d["error_driven"],
                    help="deep nets: fraction of a lower block's reads with the layer above at "
                         "the free samples of the block above instead of a wrong class "
-                        "(default 0.25 with three or more hidden layers, else 0)")
+                        "(default 0.25 with 'upper' couplings, 0 with 'inner')")
+    p.add_argument("--hidden-warmup", default=d["hidden_warmup"], metavar="F1,F2,...",
+                   help="deep nets: factors on the hidden-to-hidden couplings' rates in the "
+                        "first deep epochs, or 'none' (default 0.1,0.3,0.6 with 'upper' "
+                        "couplings, none with 'inner')")
     p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=int, default=d["epochs"],
@@ -202,8 +206,23 @@ def _rates(text: str, name: str) -> list:
         raise ArchitectureError(f"{name} must be comma-separated numbers; got {text!r}") from None
 
 
+def _warmup(text):
+    """``--hidden-warmup``: None (the default), 'none' (no warm-up) or comma-separated
+    factors."""
+    if text is None or isinstance(text, (list, tuple)):
+        return text
+    if str(text).strip().lower() == "none":
+        return []
+    try:
+        return [float(v) for v in str(text).split(",")]
+    except ValueError:
+        raise ArchitectureError(f"--hidden-warmup must be comma-separated rate factors in "
+                                f"[0, 1] or 'none'; got {text!r}") from None
+
+
 def config_from_args(args) -> dict:
     """The run's configuration as recorded in its run file."""
+    couplings = default_hidden_couplings(args.hidden_couplings, len(args.layers) - 1)
     return {"layers": args.layers, "redundancy": args.redundancy, "data": args.data,
             "train_size": args.train_size, "test_size": args.test_size, "rule": args.rule,
             "reads": args.reads, "start": default_start(args.start, len(args.layers) - 1),
@@ -216,10 +235,11 @@ def config_from_args(args) -> dict:
                               else check_greedy_epochs(None, len(args.layers) - 1)),
             "average": default_average(args.average, len(args.layers) - 1),
             "hidden_decay": default_hidden_decay(args.hidden_decay, len(args.layers) - 1),
-            "hidden_couplings": default_hidden_couplings(args.hidden_couplings,
-                                                         len(args.layers) - 1),
+            "hidden_couplings": couplings,
             "error_driven": default_error_driven(args.error_driven, len(args.layers) - 1,
-                                                 args.frozen_above),
+                                                 args.frozen_above, couplings),
+            "hidden_warmup": list(default_hidden_warmup(_warmup(args.hidden_warmup),
+                                                        len(args.layers) - 1, couplings)),
             "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
             "epochs": args.epochs,
             "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
@@ -247,7 +267,7 @@ def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
         init_scale=config["init_scale"], greedy_epochs=config["greedy_epochs"],
         average=config["average"], hidden_decay=config["hidden_decay"],
         hidden_couplings=config["hidden_couplings"], error_driven=config["error_driven"],
-        max_block_spins=config["max_block_spins"],
+        hidden_warmup=config["hidden_warmup"], max_block_spins=config["max_block_spins"],
         epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
         lr_b=config["lr_b"], shard_size=config.get("shard_size"),
         scheduler=config.get("scheduler", "local"), random_state=config["seed"],
