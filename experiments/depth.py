@@ -51,6 +51,8 @@ and prints a summary table. The committed results:
         --seeds 0,1,2,3,4,5 --out experiments/results/depth-decay-one
     python experiments/depth.py --nets deep,wide --variants decay-one --rules qp \
         --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-decay-one
+    python experiments/depth.py --nets deeper --variants default,decay-one --rules qp \
+        --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-deeper
 
     python experiments/depth.py [--nets shallow,deep,wide,deeper] [--variants default]
                                 [--rules qp,ep] [--epochs 20] [--seeds 0]
