@@ -216,7 +216,7 @@ def test_a_deep_run_file_from_before_hidden_decay_resumes_without_it(npz, tmp_pa
                  "--no-progress"]) == 2
 
 
-def test_a_deep_run_file_from_before_the_warm_up_resumes_without_it(npz, tmp_path):
+def test_a_deep_run_file_from_before_the_warm_up_resumes_without_it(npz, tmp_path, capsys):
     """Older files have no hidden_warmup: their couplings learnt from below (the default with
     three hidden layers then) had no warm-up; today's default warms them up over the first
     three deep epochs, so the second epoch differs."""
@@ -235,8 +235,9 @@ def test_a_deep_run_file_from_before_the_warm_up_resumes_without_it(npz, tmp_pat
     saved = checkpoint.load(warmed)
     assert saved["config"]["hidden_warmup"] == [0.1, 0.3, 0.6]
     assert not np.array_equal(saved["network"].W[2], checkpoint.load(explicit)["network"].W[2])
-    assert main(["train", "--resume", str(warmed), "--hidden-warmup", "0.5", "--epochs", "3",
+    assert main(["train", "--resume", str(warmed), "--hidden-warmup", "none", "--epochs", "3",
                  "--no-progress"]) == 2
+    assert "--hidden-warmup none (the file has 0.1,0.3,0.6)" in capsys.readouterr().err
 
 
 def test_a_deep_run_file_from_before_hidden_couplings_resumes_with_inner_ones(npz, tmp_path):

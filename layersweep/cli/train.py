@@ -335,7 +335,9 @@ def _same(a, b) -> bool:
 
 
 def _show(value) -> str:
-    return _join(value) if isinstance(value, (list, tuple)) else str(value)
+    if isinstance(value, (list, tuple)):
+        return _join(value) if value else "none"
+    return str(value)
 
 
 class _StopRequest:
