@@ -39,11 +39,11 @@ and prints a summary table. The committed results:
         --out experiments/results/depth-4000-shallow-wide
     python experiments/depth.py --nets deep --variants default,upper-error-driven --rules qp \
         --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-narrow
-    python experiments/depth.py --nets deep,wide,deeper --variants default --rules qp \
+    python experiments/depth.py --nets deep,wide,deeper --variants random-start --rules qp \
         --seeds 0,1,2 --out experiments/results/depth-warmup
-    python experiments/depth.py --nets deep,wide --variants default,inner-couplings \
+    python experiments/depth.py --nets deep,wide --variants random-start,inner-couplings \
         --rules qp --seeds 3,4,5 --out experiments/results/depth-warmup-seeds
-    python experiments/depth.py --nets deep,wide --variants default --rules qp \
+    python experiments/depth.py --nets deep,wide --variants random-start --rules qp \
         --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-warmup
     python experiments/depth.py --nets shallow --variants default,average --rules qp \
         --seeds 3,4,5 --out experiments/results/depth-shallow-seeds
@@ -51,8 +51,14 @@ and prints a summary table. The committed results:
         --seeds 0,1,2,3,4,5 --out experiments/results/depth-decay-one
     python experiments/depth.py --nets deep,wide --variants decay-one --rules qp \
         --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-decay-one
-    python experiments/depth.py --nets deeper --variants default,decay-one --rules qp \
-        --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-deeper
+    python experiments/depth.py --nets deeper --variants top-reference,random-start,decay-one \
+        --rules qp --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-deeper
+    python experiments/depth.py --nets deep,wide --variants default --rules qp \
+        --seeds 0,1,2,3,4,5 --out experiments/results/depth-default
+    python experiments/depth.py --nets deeper --variants top-reference --rules qp \
+        --seeds 0,1,2,3,4,5 --out experiments/results/depth-deeper-top-reference
+    python experiments/depth.py --nets deep,wide --variants default --rules qp \
+        --seeds 0,1,2 --train-size 4000 --out experiments/results/depth-4000-default
 
     python experiments/depth.py [--nets shallow,deep,wide,deeper] [--variants default]
                                 [--rules qp,ep] [--epochs 20] [--seeds 0]
@@ -86,7 +92,9 @@ VARIANTS = {
     # the package's defaults: for a deep net the rescaled initialisation, per-layer rates
     # from the shallow pair (W^1 x 1/2, hidden-hidden x 2/3, top x 1/2), a greedy start of
     # 5 epochs (the shallow net input - first hidden layer - output, then the deep net),
-    # free samples annealed from random states, parameter averaging, the hidden decay, the
+    # with two hidden layers the top block's free samples annealed from reference states and
+    # the lower block's from random ones (the greedy stage's one block is a top block), with
+    # more every block's from random states, parameter averaging, the hidden decay, the
     # hidden-to-hidden couplings learnt from below with their rate warmed up over the first
     # three deep epochs, and a quarter of the lower blocks' reads error-driven
     "default": {},
@@ -107,13 +115,20 @@ VARIANTS = {
     # without the warm-up (the default with three or more hidden layers before it)
     "upper-error-driven": {"hidden_couplings": "upper", "error_driven": 0.25,
                            "hidden_warmup": ()},
-    # the defaults with twice the hidden decay, λ = 1
-    "decay-one": {"hidden_decay": 1.0},
+    # the defaults with every block's free samples annealed from random states (the default
+    # with two hidden layers before top-reference; with three or more, the default)
+    "random-start": {"start": "random"},
+    # the defaults with the top block's free samples annealed from reference states and the
+    # lower blocks' from random ones (the default with two hidden layers)
+    "top-reference": {"start": "top-reference"},
+    # random-start with twice the hidden decay, λ = 1
+    "decay-one": {"start": "random", "hidden_decay": 1.0},
     # a moving average of the parameters over the last DEEP_AVERAGE (3000) training images
     # predicts (the deep-net default; for 784-120-40 it is not the paper's algorithm, so an
     # option)
     "average": {"average": DEEP_AVERAGE},
-    # the defaults with free samples started from reference states (the default before)
+    # the defaults with every block's free samples started from reference states (the default
+    # before random starts)
     "reference-start": {"start": "reference"},
     # the paper's initialisation and rates (W^1 at δW, every other coupling at δJ), no greedy
     # start: the sweep of DESIGN §3 with the layer above a lower block at the reference value

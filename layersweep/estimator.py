@@ -25,9 +25,15 @@ from .train import (Trainer, check_average, check_shard_size, error_rate, greedy
 RULES = ("qp", "ep")
 #: a deep net's default greedy start (epochs of the shallow stage), the measured best
 GREEDY_EPOCHS = 5
-#: where a deep net's free samples start by default (reference starts hold them in the
-#: wrong-class states of top-down descents; full anneals from random states do better)
-DEEP_START = "random"
+#: where the free samples of a net with two hidden layers start by default: the top block's,
+#: as the shallow net's QP, from the wrong classes' reference states; the lower block's from
+#: random states (there a reference start holds a read in the wrong-class state of a top-down
+#: descent, and a full anneal finds the low wrong states the update must raise)
+DEEP_START = "top-reference"
+#: ... and with three or more hidden layers: every block's from random states (with
+#: top-reference starts 784-256-128-64-40 lost a class in one seed of six, README "Deep
+#: networks")
+DEEPER_START = "random"
 #: a deep net's default averaging time constant in training images (see ``average``)
 DEEP_AVERAGE = 3000
 #: a deep net's default weight decay of its hidden-to-hidden couplings (see ``hidden_decay``)
@@ -57,9 +63,12 @@ class LayerSweepClassifier:
         (one free sample from a random start).
     reads : int or None
         m, free samples per image and block; None means 20 for QP (the paper's) and 1 for EP.
-    start : {"reference", "random"} or None
-        Where each free sample's anneal starts (QP); None: the reference states of wrong
-        classes for L = 2 (the paper's), random states for a deep net (measured better).
+    start : {"reference", "random", "top-reference"} or None
+        Where each free sample's anneal starts (QP): the reference states of wrong classes,
+        random states, or, with ``"top-reference"``, reference states for the top block and
+        random ones for the lower blocks. None: reference states for L = 2 (the paper's),
+        ``"top-reference"`` with two hidden layers (measured better than either), random
+        states with three or more (where top-reference starts can lose a class).
     cycles : int
         Cyclic annealing: restarts of each read from its lowest state so far.
     frozen_above : {"reference", "free"}
@@ -391,10 +400,10 @@ class LayerSweepClassifier:
 
 
 def default_start(start, depth: int) -> str:
-    """Where QP's free samples start: None means reference states when L = 2 and random
-    states for a deep net."""
+    """Where QP's free samples start: None means reference states when L = 2,
+    :data:`DEEP_START` with two hidden layers and :data:`DEEPER_START` with more."""
     if start is None:
-        return DEEP_START if depth > 2 else "reference"
+        return "reference" if depth == 2 else DEEP_START if depth == 3 else DEEPER_START
     return start
 
 

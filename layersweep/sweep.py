@@ -29,7 +29,7 @@ from .rules import block_gradients
 from .samplers import BlockSampler
 from .samplers.annealer import finish
 
-STARTS = ("reference", "random")
+STARTS = ("reference", "random", "top-reference")
 FROZEN_ABOVE = ("reference", "free")
 HIDDEN_COUPLINGS = ("inner", "upper")
 
@@ -39,7 +39,9 @@ class SweepConfig:
     """How a backward sweep samples each block.
 
     ``reads``: m, free samples per image and block; ``start``: ``"reference"`` (each read
-    starts from the reference state of a wrong class, cycling over them) or ``"random"``;
+    starts from the reference state of a wrong class, cycling over them), ``"random"``, or
+    ``"top-reference"`` (the top block's reads from reference states, as the shallow net's
+    QP, the lower blocks' from random states; with L = 2 the same as ``"reference"``);
     ``cycles``: cyclic annealing, each cycle restarting every read from the lowest state it
     has found so far; ``frozen_above``: for a lower block's free samples, whether the layer
     above the block is frozen at the wrong-class reference value of the read
@@ -220,7 +222,7 @@ def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.nda
         else:
             free_problem = block_problem(net, l, x, below, free[l + 2])
         initial = None
-        if config.start == "reference":
+        if config.start == "reference" or (config.start == "top-reference" and l + 1 == L):
             initial = (reference[l], reference[l + 1])
         if per_read:
             if initial is not None:

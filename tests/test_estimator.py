@@ -169,6 +169,8 @@ def test_hidden_couplings_and_error_driven(problem):
             "upper", DEEP_ERROR_DRIVEN)
         assert trainer.rates.W == pytest.approx(rates)
         assert trainer.rates.warmup == UPPER_WARMUP == (0.1, 0.3, 0.6)
+        # the top block's reads from reference states with two hidden layers, none with more
+        assert trainer.sweep.start == ("top-reference" if len(hidden) == 2 else "random")
     free_above = small(hidden_layer_sizes=(16, 12, 8), epochs=0, frozen_above="free").fit(X, y)
     assert free_above.trainer_.sweep.error_driven == 0.0  # every read is error-driven already
     inner = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0, lr_W=(0.01, 0.003),

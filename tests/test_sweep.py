@@ -80,28 +80,47 @@ def test_deep_sweep_variants_run(frozen_above, tiny_net, rng):
 
 
 class Recording:
-    """A block sampler that keeps every call's problem and samples."""
+    """A block sampler that keeps every call's problem and samples (and its initial states)."""
 
     def __init__(self, sampler):
-        self.sampler, self.calls = sampler, []
+        self.sampler, self.calls, self.initials = sampler, [], []
 
     def sample(self, problem, reads, initial=None, seed=None):
         samples = self.sampler.sample(problem, reads, initial=initial, seed=seed)
         self.calls.append((problem, samples))
+        self.initials.append(initial)
         return samples
 
 
-def deep_step(tiny_net, rng, **config):
-    """One L = 3 backward sweep (random starts) on 3 images, with every sampler call kept:
-    the top block's free samples, then the lower block's nudged state and free samples."""
+def deep_step(tiny_net, rng, start="random", recording=None, **config):
+    """One L = 3 backward sweep (random starts by default) on 3 images, with every sampler
+    call kept: the top block's free samples, then the lower block's nudged state and free
+    samples."""
     x = rng.random((3, 5)).astype(np.float32)
     y = np.array([0, 1, 1])
     free = forward_sweep(tiny_net, BipartiteAnnealer(sweeps=4), x, rng)
-    sampler = Recording(BipartiteAnnealer(sweeps=4))
+    sampler = recording or Recording(BipartiteAnnealer(sweeps=4))
     grads, _ = backward_sweep(tiny_net, sampler, x, y,
-                              SweepConfig(reads=4, start="random", **config), rng, free)
+                              SweepConfig(reads=4, start=start, **config), rng, free)
     assert len(sampler.calls) == 3
     return x, y, free, grads, sampler.calls
+
+
+@pytest.mark.parametrize("start, top, lower", [("random", False, False),
+                                               ("reference", True, True),
+                                               ("top-reference", True, False)])
+def test_free_samples_start_where_the_start_option_says_per_block(tiny_net, rng, start, top,
+                                                                   lower):
+    """"top-reference": the top block's reads start from the wrong classes' reference
+    states (the shallow net's QP), the lower block's from random states."""
+    recording = Recording(BipartiteAnnealer(sweeps=4))
+    x, y, *_ = deep_step(tiny_net, rng, start=start, recording=recording)
+    top_start, _, lower_start = recording.initials
+    assert (top_start is not None) == top and (lower_start is not None) == lower
+    if top:  # the top block's layers: each read at a wrong class's reference output
+        output = top_start[1]  # (B, m, n_3)
+        classes = tiny_net.predict_output(output)
+        assert output.shape == (3, 4, tiny_net.sizes[3]) and not (classes == y[:, None]).any()
 
 
 def test_error_driven_reads_freeze_the_layer_above_at_the_top_blocks_free_samples(tiny_net,

@@ -66,10 +66,11 @@ def test_a_greedy_start_does_not_change_the_deep_nets_initial_parameters():
         assert np.array_equal(with_stage.network_.parameters()[name], value), name
     assert with_stage.trainer_.stage is not None and without.trainer_.stage is None
     # the deep defaults: rescaled initialisation, per-layer rates from the shallow pair (the
-    # hidden-hidden coupling learnt from below, at 2δJ/3) and random starts
+    # hidden-hidden coupling learnt from below, at 2δJ/3) and reference starts for the top
+    # block only
     assert with_stage.trainer_.rates.W == pytest.approx([0.005, 0.003 * 2 / 3, 0.0015])
     assert with_stage.trainer_.stage_rates.W == [0.01, 0.003]
-    assert with_stage.trainer_.sweep.start == "random"  # a deep net's free samples
+    assert with_stage.trainer_.sweep.start == "top-reference"  # a deep net's free samples
     shallow = LayerSweepClassifier(hidden_layer_sizes=(5,), redundancy=2, epochs=0).fit(d.X, d.y)
     assert shallow.trainer_.sweep.start == "reference"  # the paper's
     bound = 0.4 / np.sqrt(5)

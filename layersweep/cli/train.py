@@ -31,6 +31,7 @@ from ..estimator import (LayerSweepClassifier, check_greedy_epochs, default_aver
 from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
+from ..sweep import STARTS
 from .common import (add_data_options, emit_json, layers_arg, load_splits, scheduler_arg,
                      table)
 
@@ -98,9 +99,11 @@ def add_parser(subparsers):
                    help="quantum propagation (m samples) or equilibrium propagation (default qp)")
     p.add_argument("--reads", type=int, default=d["reads"],
                    help="m, free samples per image and block (default 20 for qp, 1 for ep)")
-    p.add_argument("--start", choices=("reference", "random"), default=d["start"],
-                   help="where free samples' anneals start (default: reference for 784,120,40, "
-                        "random for a deep net)")
+    p.add_argument("--start", choices=STARTS, default=d["start"],
+                   help="where free samples' anneals start: reference states, random states, "
+                        "or top-reference (the top block's from reference states, the lower "
+                        "blocks' from random ones) (default: reference for 784,120,40, "
+                        "top-reference with two hidden layers, random with more)")
     p.add_argument("--cycles", type=int, default=d["cycles"],
                    help="cyclic-annealing cycles (default %(default)s)")
     p.add_argument("--sampler", type=_sampler_name, default=d["sampler"],
