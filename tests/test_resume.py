@@ -129,6 +129,17 @@ def train_args(npz, out, *extra):
             "--batch-size", "2", "--epochs", "2", "--out", str(out), "--no-progress", *extra]
 
 
+def as_written_before(path, *missing, **changed):
+    """Make a run file's config look as an older layersweep wrote it: without the options
+    ``missing`` (added since) and with ``changed`` values."""
+    with h5py.File(path, "a") as f:
+        config = json.loads(f.attrs["config"])
+        for key in missing:
+            del config[key]
+        config.update(changed)
+        f.attrs["config"] = json.dumps(config)
+
+
 def interrupt_at(monkeypatch, update: int, signum=signal.SIGINT):
     """Deliver ``signum`` to this process during update number ``update``."""
     step = Trainer.step
@@ -186,11 +197,7 @@ def test_a_deep_run_file_from_before_greedy_starts_resumes_with_its_own_rates(np
                  "--lr-w", "0.02,0.01,0.01", "--lr-b", "0.02,0.01,0.01")
     assert main(train_args(npz, explicit, *per_layer)) == 0
     assert main(train_args(npz, old, *per_layer, "--epochs", "1")) == 0
-    with h5py.File(old, "a") as f:  # as an older layersweep wrote it
-        config = json.loads(f.attrs["config"])
-        del config["greedy_epochs"]
-        config["lr_W"] = config["lr_b"] = [0.02, 0.01]
-        f.attrs["config"] = json.dumps(config)
+    as_written_before(old, "greedy_epochs", lr_W=[0.02, 0.01], lr_b=[0.02, 0.01])
     assert main(["train", "--resume", str(old), "--epochs", "2", "--no-progress"]) == 0
     assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
 
@@ -201,10 +208,7 @@ def test_a_deep_run_file_from_before_hidden_decay_resumes_without_it(npz, tmp_pa
     deep = ("--layers", "12,8,6,6", "--greedy-epochs", "0")
     assert main(train_args(npz, explicit, *deep, "--hidden-decay", "0")) == 0
     assert main(train_args(npz, old, *deep, "--hidden-decay", "0", "--epochs", "1")) == 0
-    with h5py.File(old, "a") as f:  # as an older layersweep wrote it
-        config = json.loads(f.attrs["config"])
-        del config["hidden_decay"]
-        f.attrs["config"] = json.dumps(config)
+    as_written_before(old, "hidden_decay")
     assert main(["train", "--resume", str(old), "--epochs", "2", "--no-progress"]) == 0
     assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
     decayed = tmp_path / "decayed.h5"
@@ -224,10 +228,7 @@ def test_a_deep_run_file_from_before_the_warm_up_resumes_without_it(npz, tmp_pat
     deep = ("--layers", "12,8,6,6,6", "--greedy-epochs", "0")
     assert main(train_args(npz, explicit, *deep, "--hidden-warmup", "none")) == 0
     assert main(train_args(npz, old, *deep, "--hidden-warmup", "none", "--epochs", "1")) == 0
-    with h5py.File(old, "a") as f:  # as an older layersweep wrote it
-        config = json.loads(f.attrs["config"])
-        del config["hidden_warmup"]
-        f.attrs["config"] = json.dumps(config)
+    as_written_before(old, "hidden_warmup")
     assert main(["train", "--resume", str(old), "--epochs", "2", "--no-progress"]) == 0
     assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
     assert checkpoint.load(explicit)["config"]["hidden_warmup"] == []
@@ -250,10 +251,7 @@ def test_a_deep_run_file_from_before_hidden_couplings_resumes_with_inner_ones(np
     inner = ("--hidden-couplings", "inner", "--error-driven", "0")
     assert main(train_args(npz, explicit, *deep, *inner)) == 0
     assert main(train_args(npz, old, *deep, *inner, "--epochs", "1")) == 0
-    with h5py.File(old, "a") as f:  # as an older layersweep wrote it
-        config = json.loads(f.attrs["config"])
-        del config["hidden_couplings"], config["error_driven"]
-        f.attrs["config"] = json.dumps(config)
+    as_written_before(old, "hidden_couplings", "error_driven")
     assert main(["train", "--resume", str(old), "--epochs", "2", "--no-progress"]) == 0
     assert_same_run(checkpoint.load(explicit), checkpoint.load(old))
     assert checkpoint.load(explicit)["config"]["hidden_couplings"] == "inner"
