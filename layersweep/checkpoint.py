@@ -38,11 +38,17 @@ With ``keep=K`` the previous K-1 files survive as ``run.h5.1`` (newest) .. ``run
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import os
 import re
 import secrets
 import shutil
+
+try:
+    import fcntl
+except ImportError:  # Windows: run files are not locked
+    fcntl = None
 
 import h5py
 import numpy as np
@@ -75,27 +81,103 @@ def is_run_file(path) -> bool:
         return False
 
 
-def check_writable(path) -> None:
+def check_writable(path, replace: bool = True) -> None:
     """Refuse, before any training, an output path that cannot take a run file.
 
     The folder must exist and accept new files (tried, not guessed from permission bits), and
-    an existing file there must be a layersweep run file (anything else is never overwritten).
+    an existing file there must be a layersweep run file (anything else is never overwritten)
+    that the caller means to ``replace`` (else :class:`CheckpointError`: a new run never
+    replaces an earlier one by accident).
     """
     path = os.fspath(path)
     folder = _folder(path)
     if not os.path.isdir(folder):
-        raise CheckpointError(f"cannot write {path!r}: folder {folder!r} does not exist")
+        blocker = _file_in_the_way(os.path.dirname(path))
+        raise CheckpointError(f"cannot write {path!r}: " + (
+            f"{blocker!r} is a file, not a folder" if blocker else
+            f"folder {folder!r} does not exist"))
     if os.path.isdir(path):
         raise CheckpointError(f"cannot write {path!r}: it is a folder; give a file name")
     if os.path.exists(path) and not is_run_file(path):
         raise CheckpointError(
             f"refusing to overwrite {path!r}: it exists and is not a layersweep run file "
             f"(corrupt, truncated or something else); move it away or choose another --out")
+    if os.path.exists(path) and not replace:
+        raise CheckpointError(
+            f"{path!r} already holds a run: pass --overwrite to replace it, --resume "
+            f"{path} to continue it, or choose another --out")
     try:
         os.remove(_temporary(path, "probe"))
     except OSError as exc:
         raise CheckpointError(f"cannot write {path!r}: folder {folder!r} is not writable "
                               f"({exc.strerror or exc})") from None
+
+
+def _file_in_the_way(folder: str) -> str | None:
+    """The nearest existing ancestor of ``folder`` (as given, relative or not) if it is not a
+    folder, else None."""
+    while folder and not os.path.exists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    return folder if folder and not os.path.isdir(folder) else None
+
+
+def lock_name(path) -> str:
+    """The lock file of run file ``path``: ``.<name>.lock`` beside it, there while a process
+    trains into ``path``."""
+    path = os.fspath(path)
+    return os.path.join(_folder(path), f".{os.path.basename(path)}.lock")
+
+
+class RunLock:
+    """Held by the one process that trains into a run file: an exclusive ``flock`` on
+    :func:`lock_name`, which the system releases when the process ends, however it ends. A
+    second ``layersweep train`` into the same file is refused at once instead of overwriting
+    it. The lock file is removed on release; a holder checks, once locked, that the name
+    still leads to the file it locked (else another process removed it, and it tries again).
+    Where the system has no ``flock`` (Windows) a run file is not locked."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.name = lock_name(self.path)
+        self._fd = None
+
+    def __enter__(self) -> "RunLock":
+        if fcntl is None:
+            return self
+        while self._fd is None:
+            try:
+                fd = os.open(self.name, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:
+                raise CheckpointError(f"cannot lock {self.path!r} for training: "
+                                      f"{exc.strerror or exc}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise CheckpointError(f"another process is training into {self.path!r}: "
+                                      f"wait for it to finish, or choose another --out") from None
+            try:
+                same = os.stat(self.name).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+            else:  # released and removed by its holder between our open and our lock
+                os.close(fd)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self._fd is not None:
+            try:
+                os.remove(self.name)
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = None
+        return False
 
 
 def _temporary(path: str, kind: str = "tmp") -> str:
@@ -155,10 +237,20 @@ def save(path, trainer, config: dict, keep: int = 1) -> None:
     except OSError as exc:
         if isinstance(exc, CheckpointError):
             raise
-        raise CheckpointError(f"cannot write {path!r}: {exc}") from None
+        raise CheckpointError(f"cannot write {path!r}: {_reason(exc)}") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _reason(exc: OSError) -> str:
+    """Why a write failed, in a few words (HDF5 buries the errno in a long text)."""
+    text = str(exc)
+    if exc.errno == errno.ENOSPC or "errno = 28" in text or "No space left" in text:
+        return "the disk is full (no space left on device)"
+    if exc.errno == errno.EDQUOT or "Disk quota exceeded" in text:
+        return "the disk quota is exceeded"
+    return exc.strerror or text
 
 
 def _write(f: h5py.File, trainer, config: dict) -> None:
@@ -240,12 +332,14 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def load(path) -> dict:
+def load(path, finite: bool = True) -> dict:
     """Read a run file -> ``{"config", "network", "state", "history", "meta", "sampler",
-    "embeddings"}``.
+    "embeddings", "non_finite"}``.
 
     Raises :class:`CheckpointError` for a missing, corrupt or truncated file, a file that is
-    not a layersweep run, or one of another format version.
+    not a layersweep run, or one of another format version; and, unless ``finite=False``
+    (what ``info`` uses to show such a file), for one whose parameters hold an infinite or
+    NaN value (``non_finite`` lists such datasets, e.g. ``["parameters/W1"]``).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -295,13 +389,24 @@ def load(path) -> dict:
         raise CheckpointError(
             f"{path!r} is corrupt or truncated ({type(exc).__name__}: {exc}); "
             f"use an earlier checkpoint") from None
+    non_finite = [f"{group}/{name}" for group, network in
+                  (("parameters", net), ("state/averaged", state["averaged"]))
+                  if network is not None
+                  for name, value in network.parameters().items() if not np.isfinite(value).all()]
+    if state["stage"] is not None:
+        non_finite += [f"state/greedy/{name}" for name, value in zip("Wb", state["stage"])
+                       if not np.isfinite(value).all()]
+    if non_finite and finite:
+        raise CheckpointError(f"{path!r} is corrupt: {', '.join(non_finite)} hold(s) infinite "
+                              f"or NaN values; use an earlier checkpoint")
     order, position = state["order"], state["position"]
     if position < 0 or (len(order) and (position > len(order) or not np.array_equal(
             np.sort(order), np.arange(len(order))))) or (not len(order) and position):
         raise CheckpointError(f"{path!r} is corrupt: position {position} does not fit its "
                               f"shuffle order of {len(order)} images")
     return {"config": config, "network": net, "state": state, "history": history, "meta": meta,
-            "sampler": sampler, "embeddings": embeddings, "path": path}
+            "sampler": sampler, "embeddings": embeddings, "path": path,
+            "non_finite": non_finite}
 
 
 def _network(group, sizes: list, attrs, path: str, what: str) -> Network:

@@ -53,7 +53,7 @@ from minorminer.utils import diagnose_embedding, is_valid_embedding
 
 from layersweep.exceptions import (ArchitectureError, BlockTooLargeError, CacheError,
                                    EmbeddingError)
-from layersweep.topology import Target, resolve_target
+from layersweep.topology import Target, parse_topology, resolve_target
 
 __all__ = ["BlockEmbedding", "EmbeddingCache", "block_embedding", "find_block_embedding",
            "tile_embeddings", "check_fits", "blocks_of", "verify_embedding", "ENV_VAR",
@@ -463,6 +463,11 @@ def cached_block_embedding(a: int, b: int, target: Target,
     of another graph of the lattice, then stored), or ``None``: no search."""
     hit = cache.get(a, b, target)
     if hit is not None:
+        try:
+            _verify_copies(hit.copies, a, b, target)
+        except EmbeddingError as exc:
+            raise CacheError(f"{hit.source}: {exc}; the file was edited or damaged after it "
+                             f"was verified: delete it and run `layersweep embed` again") from None
         return hit
     for entry in cache.related(a, b, target):
         adopted = _adopt(entry, target)
@@ -623,6 +628,27 @@ def _installed_stores() -> list[Path]:
     return [s for s in dict.fromkeys(stores) if s.is_dir()]
 
 
+def _verify_on_lattice(entry: BlockEmbedding, lattices: dict) -> None:
+    """Verify ``entry``'s chains on its target when that target is a lattice this package
+    builds (``lattices``: the graphs built so far, by name); else do nothing."""
+    name = entry.target.get("name")
+    if not entry.target.get("family") or not name:
+        return
+    if name not in lattices:
+        try:
+            lattices[name] = parse_topology(name)
+        except (ValueError, TypeError):
+            lattices[name] = None
+    target = lattices[name]
+    if target is None or target.fingerprint != entry.fingerprint:
+        return
+    try:
+        _verify_copies(entry.copies, entry.a, entry.b, target)
+    except EmbeddingError as exc:
+        raise EmbeddingError(f"{entry.source}: {exc}; delete it and run `layersweep embed` "
+                             f"again") from None
+
+
 @dataclass(frozen=True)
 class CacheListing:
     """One file of :meth:`EmbeddingCache.list`: its entry, or why it cannot be read."""
@@ -658,16 +684,30 @@ class EmbeddingCache:
     def default(cls) -> EmbeddingCache:
         """The cache layersweep uses unless told otherwise.
 
-        ``$LAYERSWEEP_EMBEDDINGS`` if set; else the checkout's ``embeddings/`` when running
-        from a source checkout; else the per-user cache folder, with the committed embeddings
-        installed under ``<prefix>/share/layersweep/embeddings`` searched after it.
+        ``$LAYERSWEEP_EMBEDDINGS`` if set; else the per-user cache folder, where new entries
+        go, with the committed embeddings searched after it, read-only: the checkout's
+        ``embeddings/`` when running from a source checkout, and those installed under
+        ``<prefix>/share/layersweep/embeddings``. Nothing is ever written into the package or
+        the repository.
         """
         if os.environ.get(ENV_VAR):
             return cls(os.environ[ENV_VAR])
         checkout = _checkout_store()
-        if checkout is not None:
-            return cls(checkout)
-        return cls(_user_cache_dir(), read_only=_installed_stores())
+        return cls(_user_cache_dir(),
+                   read_only=([checkout] if checkout is not None else []) + _installed_stores())
+
+    def check_writable(self) -> None:
+        """Refuse, before any search, a cache folder that cannot be created or written: a
+        regular file in its path, or a folder without write permission."""
+        folder = self.path
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise CacheError(f"cannot use {str(self.path)!r} as the embedding cache: "
+                             f"{str(folder)!r} is a file, not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise CacheError(f"cannot use {str(self.path)!r} as the embedding cache: "
+                             f"{str(folder)!r} is not writable")
 
     @property
     def dirs(self) -> list[Path]:
@@ -744,15 +784,19 @@ class EmbeddingCache:
         return path
 
     def list(self) -> list[CacheListing]:
-        """Every embedding file in lookup order, read and checked (a bad file is listed with
-        its error rather than raising)."""
-        listing = []
+        """Every embedding file in lookup order, read and checked: an entry for a lattice
+        (``pegasus:16``, ...) has its chains verified with minorminer on that graph, as
+        training does; one for another graph (a QPU's working graph) is checked against its
+        checksum only. A bad file is listed with its error rather than raising."""
+        listing, lattices = [], {}
         for directory in self.dirs:
             store = "cache" if directory == self.path else "committed"
             for path in sorted(directory.glob("*.json")):
                 try:
-                    listing.append(CacheListing(path, store, self._read(path)))
-                except CacheError as exc:
+                    entry = self._read(path)
+                    _verify_on_lattice(entry, lattices)
+                    listing.append(CacheListing(path, store, entry))
+                except (CacheError, EmbeddingError) as exc:
                     listing.append(CacheListing(path, store, None, str(exc)))
         return listing
 

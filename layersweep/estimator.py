@@ -13,14 +13,14 @@ import numpy as np
 
 from .data import check_data
 from .exceptions import (ArchitectureError, BlockTooLargeError, DataError, LostClassWarning,
-                         NotFittedError)
+                         NotFittedError, ResourceError)
 from .network import Network, default_init_scale
 from .rules import UPPER_WARMUP, LearningRates, check_hidden_decay, check_hidden_warmup
 from .samplers import make_sampler
 from .scheduler import LocalScheduler, make_scheduler
-from .sweep import SweepConfig, check_error_driven
+from .sweep import STARTS, SweepConfig, check_error_driven
 from .train import (Trainer, check_average, check_shard_size, error_rate, greedy_stage,
-                    predict, predict_states)
+                    memory_needed, physical_memory, predict, predict_states)
 
 RULES = ("qp", "ep")
 #: a deep net's default greedy start (epochs of the shallow stage), the measured best
@@ -79,7 +79,7 @@ class LayerSweepClassifier:
         The annealing schedule of the named samplers (inverse temperatures in units of the
         block's typical field).
     epochs : int
-        Passes over the training data in ``fit``.
+        Passes over the training data in ``fit`` (0 builds the initial network only).
     batch_size : int
         Images per update; 1 is the paper's online training.
     lr_W, lr_b : float or sequence of float
@@ -212,6 +212,15 @@ class LayerSweepClassifier:
         return f"LayerSweepClassifier({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
     # ---- building blocks ----------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Refuse, naming the parameter, a value no run can use (before anything is built):
+        one row of :data:`PARAM_CHECKS` per parameter; the depth-dependent ones are checked
+        when the network's depth is known."""
+        for name, (valid, expected) in PARAM_CHECKS.items():
+            value = getattr(self, name)
+            if not valid(value):
+                raise ArchitectureError(f"{name} must be {expected}; got {value!r}")
+
     def _sweep_config(self, depth: int) -> SweepConfig:
         if self.rule not in RULES:
             raise ArchitectureError(f"rule must be one of {RULES}; got {self.rule!r}")
@@ -232,12 +241,13 @@ class LayerSweepClassifier:
                            hidden_couplings=couplings)
 
     def _make_trainer(self, n_features: int, n_classes: int) -> Trainer:
-        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
-            raise ArchitectureError(f"batch_size must be a positive integer; got {self.batch_size!r}")
+        self._check_params()
         sizes = [n_features, *[int(n) for n in self.hidden_layer_sizes],
                  n_classes * int(self.redundancy)]
         check_capacity(sizes, self.max_block_spins)
         depth = len(sizes) - 1
+        reads = 1 if self.rule == "ep" else 20 if self.reads is None else int(self.reads)
+        check_memory(sizes, int(self.batch_size), reads)
         greedy = check_greedy_epochs(self.greedy_epochs, depth)
         couplings = default_hidden_couplings(self.hidden_couplings, depth)
         init_scale = default_init_scale(depth) if self.init_scale is None else self.init_scale
@@ -269,8 +279,15 @@ class LayerSweepClassifier:
         ``{name}_error``); ``on_epoch(row, model)`` is called after every epoch and
         ``on_step(trainer)`` after every update.
         """
+        self._check_params()
+        if not _is_int(self.epochs, 0):
+            raise ArchitectureError(f"epochs must be an integer >= 0 (0: the initial network, "
+                                    f"untrained); got {self.epochs!r}")
         X, y = check_data(X, y)
         n_classes = int(y.max()) + 1
+        if n_classes < 2:
+            raise DataError("the training labels hold a single class (0); a classifier needs "
+                            "at least two")
         check_data(X, y, classes=n_classes, all_classes=True)
         self.classes_ = np.arange(n_classes)
         self.n_features_in_ = X.shape[1]
@@ -346,9 +363,6 @@ class LayerSweepClassifier:
         try:
             while trainer.epoch < epochs:
                 row = trainer.run_epoch(X, y, checked, progress=self.verbose, on_step=on_step)
-                if not all(np.isfinite(w).all() for w in trainer.net.W[1:]):
-                    raise ArithmeticError(
-                        f"parameters became non-finite in epoch {row['epoch']}: lower lr_W/lr_b")
                 if on_epoch is not None:
                     on_epoch(row, self)
         finally:
@@ -488,6 +502,58 @@ def check_greedy_epochs(greedy_epochs, depth: int) -> int:
         raise ArchitectureError(f"greedy_epochs={greedy_epochs} needs a deep net (two or more "
                                 f"hidden layers); the L = 2 net is the greedy stage itself")
     return int(greedy_epochs)
+
+
+def _is_int(value, minimum: int) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) \
+        and value >= minimum
+
+
+def _is_optional_int(minimum: int):
+    return lambda value: value is None or _is_int(value, minimum)
+
+
+def _is_seed(value) -> bool:
+    return value is None or _is_int(value, 0) or isinstance(value, np.random.Generator)
+
+
+def _is_sizes(value) -> bool:
+    try:
+        return len(value) >= 1 and all(_is_int(n, 1) for n in value)
+    except TypeError:
+        return False
+
+
+#: ``{parameter: (valid(value), what it must be)}``: the checks every ``fit`` makes first
+PARAM_CHECKS = {
+    "hidden_layer_sizes": (_is_sizes, "a non-empty sequence of integers >= 1"),
+    "redundancy": (lambda v: _is_int(v, 1), "an integer >= 1 (output units per class)"),
+    "rule": (lambda v: v in RULES, f"one of {RULES}"),
+    "reads": (_is_optional_int(1), "an integer >= 1 or None"),
+    "start": (lambda v: v is None or v in STARTS, f"one of {STARTS} or None"),
+    "cycles": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "frozen_above": (lambda v: v in ("reference", "free"), "'reference' or 'free'"),
+    "batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "max_block_spins": (_is_optional_int(2), "an integer >= 2 or None"),
+    "random_state": (_is_seed, "None, an integer >= 0 or a numpy.random.Generator"),
+}
+
+
+def check_memory(sizes, batch_size: int, reads: int, available: int | None = None) -> None:
+    """Refuse, before anything is allocated, a run whose arrays cannot fit in memory
+    (``available`` bytes; default: this machine's physical memory), with the memory it would
+    need (:func:`~layersweep.train.memory_needed`)."""
+    needed = memory_needed(sizes, batch_size, reads)
+    available = physical_memory() if available is None else available
+    if available and needed > available:
+        raise ResourceError(
+            f"layers {','.join(map(str, sizes))} with {reads} reads of {batch_size} images per "
+            f"update need about {_gib(needed)} of memory for their arrays; this machine has "
+            f"{_gib(available)}: use narrower layers, fewer reads or a smaller batch")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2 ** 30:,.0f} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:,.0f} MiB"
 
 
 def check_capacity(sizes, max_block_spins) -> None:

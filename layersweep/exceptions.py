@@ -21,6 +21,16 @@ class DataError(LayersweepError, ValueError):
     outside [0, 1], labels out of range, too few classes, a split larger than the data."""
 
 
+class ResourceError(LayersweepError, ValueError):
+    """A run whose arrays would not fit in this machine's memory (a layer or a read count far
+    too large), refused before anything is allocated."""
+
+
+class DivergenceError(LayersweepError, ArithmeticError):
+    """Training whose parameters became infinite or NaN (learning rates too large): the update
+    that diverged is not kept in any checkpoint."""
+
+
 class BlockError(LayersweepError, ValueError):
     """A block problem or a block sampler's arguments with inconsistent shapes or values."""
 
@@ -47,7 +57,9 @@ class CacheError(LayersweepError, OSError):
 
 class CheckpointError(LayersweepError, OSError):
     """A checkpoint file that is corrupt, truncated, of another format version, not a
-    layersweep file, or for another architecture than the one asked for."""
+    layersweep file, holds non-finite parameters, or is for another architecture than the one
+    asked for; or a run file that cannot be written, would overwrite a run, or is being
+    trained into by another process."""
 
 
 class SchedulerError(LayersweepError, RuntimeError):

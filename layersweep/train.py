@@ -9,6 +9,7 @@ between epochs never changes the training's random stream.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from .exceptions import ArchitectureError, SchedulerError
+from .exceptions import ArchitectureError, DivergenceError, SchedulerError
 from .network import DTYPE, Network
 from .rules import LearningRates, apply_gradients
 from .samplers import BlockSampler, make_sampler
@@ -166,7 +167,9 @@ class Trainer:
         else:
             parts = self._distributed_step(net, x, y, bounds, shared, rows)
         grads, reports = combine_shards(parts)
-        apply_gradients(net, grads, rates)
+        with np.errstate(over="ignore", invalid="ignore"):  # check_finite says it, once
+            apply_gradients(net, grads, rates)
+        check_finite(net, self.steps + 1, self.epoch + 1)
         self.steps += 1
         if self.average and net is self.net:
             self._update_average(len(y))
@@ -227,7 +230,7 @@ class Trainer:
         shared = None
         if len(shard_bounds(min(self.batch_size, len(y)), self.shard_size)) > 1:
             shared = self.scheduler.put((X, y))  # the training set goes out once per epoch
-        with single_threaded_blas():
+        with bar, single_threaded_blas():  # the bar is cleared however the epoch ends
             while self.position < len(y):
                 started = time.perf_counter()
                 idx = self.order[self.position:self.position + self.batch_size]
@@ -238,7 +241,6 @@ class Trainer:
                 bar.update(len(idx))
                 if on_step is not None:
                     on_step(self)
-        bar.close()
         # a greedy stage's epochs measure the stage; the net's, the parameters that predict
         net = self.active()[0] if staging else self.predictor
         predicted = predict(net, X)
@@ -257,7 +259,7 @@ class Trainer:
         if tally:  # the sampler's figures: its own summary of the totals, or the totals
             summarize = getattr(self.sampler, "summarize_tally", None)
             row.update(summarize(tally) if summarize is not None else tally)
-        self.history.append(row)
+        self.history.append(plain_row(row))
         self.epoch += 1
         if not self.staging:
             self.stage = None  # the deep net continues from the stage's W^1, b^1
@@ -265,6 +267,55 @@ class Trainer:
         self.order = None
         self.running = {}
         return row
+
+
+def plain_row(row: dict) -> dict:
+    """A history row with plain Python numbers (``int`` for counts, ``float`` otherwise),
+    whatever computed them: NumPy scalars of any width, in this process or on a worker."""
+    return {key: value if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else int(value) if isinstance(value, (bool, np.integer)) else float(value)
+            for key, value in row.items()}
+
+
+#: the largest energy scale a network may reach: beyond it a float32 field or energy overflows
+ENERGY_LIMIT = float(np.finfo(DTYPE).max) / 4
+
+
+def check_finite(net: Network, step: int, epoch: int) -> None:
+    """Raise :class:`DivergenceError` if an update left ``net``'s parameters infinite, NaN or
+    so large that fields or energies overflow float32: ``sum |W^l| + sum |b^l|`` over the
+    layers bounds ``|E|`` of every state and every field, and must stay below
+    :data:`ENERGY_LIMIT` (``step``, ``epoch``: the update's, counted from 1). The update is
+    then never saved."""
+    bound = 0.0
+    for l in range(1, net.depth + 1):
+        bound += float(np.abs(net.W[l]).sum(dtype=np.float64)
+                       + np.abs(net.b[l]).sum(dtype=np.float64))
+        if not bound < ENERGY_LIMIT:  # NaN compares False
+            raise DivergenceError(
+                f"training diverged: update {step} (epoch {epoch}) made the parameters of "
+                f"layer {l} infinite, NaN or too large for float32 energies; the learning "
+                f"rates are too large for this net: lower lr_W and lr_b (--lr-w, --lr-b), "
+                f"e.g. tenfold")
+
+
+def physical_memory() -> int:
+    """This machine's physical memory in bytes (0 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def memory_needed(sizes, batch_size: int, reads: int) -> int:
+    """An estimate, in bytes, of the memory a training run of layers ``sizes`` holds at
+    once: the parameters four times over (network, gradients, averaged copy, the update's
+    temporaries) and, per update, the float32 spins and fields of ``batch_size * reads``
+    free samples of every layer (about six arrays of that size are alive together)."""
+    sizes = [int(n) for n in sizes]
+    params = sum(sizes[l] * (sizes[l - 1] + 1) for l in range(1, len(sizes)))
+    samples = int(batch_size) * int(reads) * sum(sizes)
+    return 4 * (4 * params + 6 * samples)
 
 
 def worst_recall(predicted: np.ndarray, y: np.ndarray) -> tuple:

@@ -155,9 +155,22 @@ def test_default_cache_follows_environment(tmp_path):
     assert emb.source == "computed"
 
 
-def test_default_cache_without_environment_in_a_checkout(monkeypatch):
+def test_a_checkout_reads_its_committed_store_and_writes_the_users_cache(monkeypatch,
+                                                                          tmp_path):
+    """New embeddings never land in the repository's embeddings/ (the committed store)."""
     monkeypatch.delenv(embedding.ENV_VAR)
-    assert EmbeddingCache.default().path == STORE
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    default = EmbeddingCache.default()
+    assert default.path == tmp_path / "xdg" / "layersweep" / "embeddings"
+    assert default.read_only[0] == STORE
+    before = {p.name: p.read_bytes() for p in STORE.iterdir()}
+    found = block_embedding(8, 4, "zephyr:2")
+    assert found.source == "computed"
+    assert [p.parent for p in default.path.glob("*.json")] == [default.path]
+    assert {p.name: p.read_bytes() for p in STORE.iterdir()} == before
+    # a committed entry is read from the store, not copied
+    assert Path(block_embedding(120, 40, "pegasus:16").source).parent == STORE
+    assert {p.name: p.read_bytes() for p in STORE.iterdir()} == before
 
 
 def test_default_cache_when_installed(monkeypatch, tmp_path):

@@ -350,7 +350,7 @@ def test_refusals_leave_files_alone_and_come_before_training(npz, tmp_path, caps
     started = time.perf_counter()
     assert main(train_args(npz, blocker / "run.h5", "--epochs", "50")) == 2
     assert time.perf_counter() - started < 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
     assert main(train_args(npz, tmp_path)) == 2
     assert "it is a folder" in capsys.readouterr().err
     assert main(["train", "--allow-changes"]) == 2

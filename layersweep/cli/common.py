@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 import argparse
+import json
+import math
+import sys
 
 from .. import data as datasets
 from ..exceptions import ArchitectureError, DataError, SchedulerError
@@ -30,6 +30,38 @@ def scheduler_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def count(minimum: int):
+    """An argparse type: an integer of at least ``minimum`` (a usage error otherwise)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+    return parse
+
+
+def real(low: float, high: float = math.inf, *, open_low: bool = False):
+    """An argparse type: a finite number in ``[low, high]`` (``(low, high]`` if
+    ``open_low``)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+        if not math.isfinite(value) or value > high or value < low or (open_low
+                                                                        and value == low):
+            span = (f"{'(' if open_low else '['}{low:g}, {high:g}]" if math.isfinite(high)
+                    else f"{'above' if open_low else 'at least'} {low:g}")
+            raise argparse.ArgumentTypeError(f"must be a finite number "
+                                             f"{'in ' if math.isfinite(high) else ''}{span}; "
+                                             f"got {text}")
+        return value
+    return parse
+
+
 def add_data_options(parser, defaults: bool = True) -> None:
     """``--data``, ``--train-size``, ``--test-size`` (``defaults=False``: absent means
     "as recorded in the run file")."""
@@ -38,10 +70,10 @@ def add_data_options(parser, defaults: bool = True) -> None:
                              "'mnist' (full MNIST via scikit-learn's OpenML cache, downloaded "
                              "once), 'mnist:PATH' (a folder with the four MNIST IDX files, or a "
                              "mnist.npz) or an .npz file with arrays X (n, features) and y (n,)")
-    parser.add_argument("--train-size", type=int, default=1000 if defaults else None,
+    parser.add_argument("--train-size", type=count(2), default=1000 if defaults else None,
                         help="training images, class-balanced (default 1000 = 100 per class; "
                              "60000 with full MNIST: all its training digits)")
-    parser.add_argument("--test-size", type=int, default=100 if defaults else None,
+    parser.add_argument("--test-size", type=count(0), default=100 if defaults else None,
                         help="test images, class-balanced (default 100); the rest is 'heldout' "
                              "(full MNIST: test and heldout come from its 10000 test digits)")
 
@@ -50,6 +82,9 @@ def load_splits(source: str, train_size: int, test_size: int, classes: int):
     """The deterministic train/test/heldout splits of a data source."""
     data = datasets.load(source)
     n_classes = int(data.y.max()) + 1
+    if n_classes < 2:
+        raise DataError(f"the data of {source!r} hold a single class (label 0); a classifier "
+                        f"needs at least two")
     if n_classes != classes:
         raise DataError(f"the data has {n_classes} classes but the output layer is built for "
                         f"{classes}: change --layers (last size = classes x --redundancy)")

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from layersweep.embedding import (DEFAULT_TIMEOUT, ENV_VAR, EmbeddingCache, blocks_of,
                                   cached_block_embedding, find_block_embedding, with_copies)
 from layersweep.exceptions import BlockTooLargeError, EmbeddingError
-from layersweep.cli.common import layers_arg, scheduler_arg
+from layersweep.cli.common import count, layers_arg, real, scheduler_arg
 from layersweep.scheduler import make_scheduler
 from layersweep.topology import resolve_target
 
@@ -47,9 +47,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "embed", help="find, verify and cache embeddings of a network's blocks on a QPU graph",
         description=__doc__.split("\n\n")[0],
-        epilog=f"The cache is --cache-dir, else ${ENV_VAR}, else embeddings/ of a source "
-               "checkout, else a per-user cache folder (committed embeddings of an installed "
-               "wheel are searched after it).")
+        epilog=f"The cache is --cache-dir, else ${ENV_VAR}, else a per-user cache folder, "
+               "where new embeddings go; the committed embeddings (embeddings/ of a source "
+               "checkout, or those installed with the package) are searched after it, "
+               "read-only.")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--layers", type=layers_arg, metavar="N0,N1,...",
                       help="layer sizes, input first, e.g. 784,120,40")
@@ -61,10 +62,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tiles", type=_tiles, default=1, metavar="N|max",
                         help="also find N disjoint copies of each block (default 1)")
     parser.add_argument("--cache-dir", metavar="DIR", help="embedding cache directory")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    parser.add_argument("--timeout", type=real(0, open_low=True), default=DEFAULT_TIMEOUT,
+                        metavar="SECONDS",
                         help="time limit of find_embedding when busclique fails "
                              "(default %(default)g)")
-    parser.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
+    parser.add_argument("--seed", type=count(0), default=0, help="search seed (default 0)")
     parser.add_argument("--scheduler", default="local", type=scheduler_arg,
                         help="where searches run: local (default), processes[:N] (a Dask "
                              "LocalCluster) or a Dask scheduler address tcp://host:8786")
@@ -82,6 +84,7 @@ def run(args) -> int:
     if not args.topology:
         raise EmbeddingError("embed --layers needs --topology, e.g. --topology pegasus:16 or a "
                              "graph file")
+    cache.check_writable()
     return _fill(cache, args)
 
 

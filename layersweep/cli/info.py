@@ -3,12 +3,14 @@
 Prints the format, the configuration, where training stands (epoch, position inside the
 epoch, updates), the sampler and embeddings, the parameter shapes, the history table and the
 file size; ``--json`` prints the same as one JSON object. A corrupt file, or one that is not a
-layersweep run file, is an error (exit 2).
+layersweep run file, is an error (exit 2); a readable one whose parameters hold infinite or NaN
+values is shown, flagged CORRUPT, with a warning (``evaluate`` and ``--resume`` refuse it).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from .. import checkpoint
 from .common import emit_json, table
@@ -27,7 +29,7 @@ def add_parser(subparsers):
 
 def describe(path) -> dict:
     """Everything ``info`` shows, as plain JSON-ready values."""
-    saved = checkpoint.load(path)
+    saved = checkpoint.load(path, finite=False)
     net, state, meta = saved["network"], saved["state"], saved["meta"]
     older = []
     k = 1
@@ -49,6 +51,7 @@ def describe(path) -> dict:
                        for name, value in net.parameters().items()},
         "history": saved["history"],
         "older_checkpoints": older,
+        "non_finite": saved["non_finite"],
     }
 
 
@@ -61,6 +64,9 @@ def _size(n: int) -> str:
 
 def run(args) -> int:
     info = describe(args.run_file)
+    if info["non_finite"]:
+        print(f"layersweep: warning: {info['path']} is corrupt: {', '.join(info['non_finite'])} "
+              f"hold(s) infinite or NaN values", file=sys.stderr)
     if args.json:
         emit_json(info)
         return 0
@@ -86,6 +92,9 @@ def run(args) -> int:
     print("embeddings " + ("none (CPU sampler)" if not embeddings else "; ".join(
         f"block {block}: " + ", ".join(f"{k}={v}" for k, v in sorted(entry.items()))
         for block, entry in sorted(embeddings.items()))))
+    if info["non_finite"]:
+        print(f"CORRUPT    {', '.join(info['non_finite'])} hold(s) infinite or NaN values: "
+              f"evaluate and --resume refuse this file; use an earlier checkpoint")
     if info["older_checkpoints"]:
         print(f"older      {', '.join(info['older_checkpoints'])}")
     print("\nconfig")

@@ -28,12 +28,12 @@ from .. import checkpoint
 from ..estimator import (LayerSweepClassifier, check_greedy_epochs, default_average,
                          default_error_driven, default_hidden_couplings, default_hidden_decay,
                          default_hidden_warmup, default_start)
-from ..exceptions import ArchitectureError, CheckpointError, SchedulerError
+from ..exceptions import ArchitectureError, CheckpointError, DivergenceError, SchedulerError
 from ..network import check_layers
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
 from ..sweep import STARTS
-from .common import (add_data_options, emit_json, layers_arg, load_splits, scheduler_arg,
-                     table)
+from .common import (add_data_options, count, emit_json, layers_arg, load_splits, real,
+                     scheduler_arg, table)
 
 #: config keys that define a run: changing one on --resume needs --allow-changes
 RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
@@ -61,18 +61,6 @@ class _Given(argparse.Action):
         namespace.given = set(getattr(namespace, "given", ())) | {self.dest}
 
 
-def _count(minimum: int):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
-        return value
-    return parse
-
-
 def _sampler_name(text: str) -> str:
     if text in SAMPLERS or is_qpu_spec(text):
         return text
@@ -92,19 +80,19 @@ def add_parser(subparsers):
     p.register("action", "store", _Given)
     p.add_argument("--layers", default="784,120,40", type=layers_arg,
                    help="layer sizes, input first, output = classes x redundancy (default 784,120,40)")
-    p.add_argument("--redundancy", type=int, default=d["redundancy"],
+    p.add_argument("--redundancy", type=count(1), default=d["redundancy"],
                    help="output units per class (default %(default)s)")
     add_data_options(p)
     p.add_argument("--rule", choices=("qp", "ep"), default=d["rule"],
                    help="quantum propagation (m samples) or equilibrium propagation (default qp)")
-    p.add_argument("--reads", type=int, default=d["reads"],
+    p.add_argument("--reads", type=count(1), default=d["reads"],
                    help="m, free samples per image and block (default 20 for qp, 1 for ep)")
     p.add_argument("--start", choices=STARTS, default=d["start"],
                    help="where free samples' anneals start: reference states, random states, "
                         "or top-reference (the top block's from reference states, the lower "
                         "blocks' from random ones) (default: reference for 784,120,40, "
                         "top-reference with two hidden layers, random with more)")
-    p.add_argument("--cycles", type=int, default=d["cycles"],
+    p.add_argument("--cycles", type=count(1), default=d["cycles"],
                    help="cyclic-annealing cycles (default %(default)s)")
     p.add_argument("--sampler", type=_sampler_name, default=d["sampler"],
                    help="block sampler: numpy (default, the fast CPU annealer), neal, dwave "
@@ -114,18 +102,18 @@ def add_parser(subparsers):
     q.add_argument("--solver", default=None,
                    help="D-Wave solver: a name, 'zephyr'/'pegasus', or key=value filters such "
                         "as topology__type=zephyr (default: your Ocean configuration's)")
-    q.add_argument("--s-pause", type=float, default=0.7,
+    q.add_argument("--s-pause", type=real(0, 1, open_low=True), default=0.7,
                    help="anneal fraction where reverse anneals pause (default %(default)s)")
     q.add_argument("--chain-strength", default="utc",
                    help="'utc' (Ocean's uniform torque compensation), 'utc:PREFACTOR' or a "
                         "number (default %(default)s)")
-    q.add_argument("--tiles", type=_count(1), default=None,
+    q.add_argument("--tiles", type=count(1), default=None,
                    help="problems per QPU call at most (default: every copy that fits; 1: none)")
     q.add_argument("--dry-run", action="store_true",
                    help="print the planned run's QPU calls and access time, and exit")
-    p.add_argument("--sweeps", type=int, default=d["sweeps"],
+    p.add_argument("--sweeps", type=count(1), default=d["sweeps"],
                    help="annealing sweeps per read (default %(default)s)")
-    p.add_argument("--reverse-beta", type=float, default=d["reverse_beta"],
+    p.add_argument("--reverse-beta", type=real(0, open_low=True), default=d["reverse_beta"],
                    help="inverse temperature, relative to the block's field, at which anneals "
                         "from reference states start (default %(default)s)")
     p.add_argument("--frozen-above", choices=("reference", "free"), default=d["frozen_above"],
@@ -134,15 +122,15 @@ def add_parser(subparsers):
     p.add_argument("--init-scale", default=None,
                    help="factor per coupling layer on the paper's initialisation, e.g. 1,1,1 "
                         "(default: the paper's for 784,120,40; 1,0.4,...,0.4,0.5 for a deep net)")
-    p.add_argument("--greedy-epochs", type=_count(0), default=d["greedy_epochs"],
+    p.add_argument("--greedy-epochs", type=count(0), default=d["greedy_epochs"],
                    help="deep nets: the first N epochs train the shallow net input - first "
                         "hidden layer - output, then the deep net continues from its input "
                         "couplings (default 5 for a deep net)")
-    p.add_argument("--average", type=_count(0), default=d["average"],
+    p.add_argument("--average", type=count(0), default=d["average"],
                    help="predict with the parameters averaged over about N training images "
                         "(a moving average; 0: the parameters as trained; default 3000 for a "
                         "deep net, 0 for 784,120,40)")
-    p.add_argument("--hidden-decay", type=float, default=d["hidden_decay"],
+    p.add_argument("--hidden-decay", type=real(0), default=d["hidden_decay"],
                    help="deep nets: weight decay of the hidden-to-hidden couplings, which "
                         "otherwise keep growing until a class can be lost (default 0.5)")
     p.add_argument("--hidden-couplings", choices=("inner", "upper"),
@@ -150,7 +138,7 @@ def add_parser(subparsers):
                    help="deep nets: the block that learns each hidden-to-hidden coupling: "
                         "'upper' (default), the block above it, from its frozen layer below, "
                         "or 'inner', the block of its two layers (DESIGN as written)")
-    p.add_argument("--error-driven", type=float, default=d["error_driven"],
+    p.add_argument("--error-driven", type=real(0, 1), default=d["error_driven"],
                    help="deep nets: fraction of a lower block's reads with the layer above at "
                         "the free samples of the block above instead of a wrong class "
                         "(default 0.25 with 'upper' couplings, 0 with 'inner')")
@@ -158,11 +146,11 @@ def add_parser(subparsers):
                    help="deep nets: factors on the hidden-to-hidden couplings' rates in the "
                         "first deep epochs, or 'none' (default 0.1,0.3,0.6 with 'upper' "
                         "couplings, none with 'inner')")
-    p.add_argument("--max-block-spins", type=int, default=d["max_block_spins"],
+    p.add_argument("--max-block-spins", type=count(2), default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
-    p.add_argument("--epochs", type=int, default=d["epochs"],
+    p.add_argument("--epochs", type=count(1), default=d["epochs"],
                    help="epochs in total, also when resuming (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"],
+    p.add_argument("--batch-size", type=count(1), default=d["batch_size"],
                    help="images per update (default %(default)s; 1 is the paper's online training)")
     p.add_argument("--lr-w", default=_join(d["lr_W"]),
                    help="coupling learning rates: one, two (the shallow net's input and "
@@ -172,21 +160,26 @@ def add_parser(subparsers):
                         "(default %(default)s)")
     p.add_argument("--lr-b", default=_join(d["lr_b"]),
                    help="bias learning rates, as --lr-w (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="the run's one seed (default 0)")
+    p.add_argument("--seed", type=count(0), default=0,
+                   help="the run's one seed, an integer >= 0 (default 0)")
     s = p.add_argument_group("scale-out (Dask)")
     s.add_argument("--scheduler", default="local", type=scheduler_arg,
                    help="where minibatch shards are sampled: local (default, this process), "
                         "processes or processes:N (a Dask LocalCluster), or the address of a "
                         "Dask scheduler, tcp://host:8786; the numbers do not depend on it")
-    s.add_argument("--shard-size", type=_count(1), default=None, metavar="N",
+    s.add_argument("--shard-size", type=count(1), default=None, metavar="N",
                    help="images per task within a minibatch (default: the whole minibatch); "
                         "shards have their own seeds, so this changes the run's numbers")
     p.add_argument("--out", default="run.h5",
-                   help="run file to write (default run.h5; with --resume, the resumed file)")
-    p.add_argument("--checkpoint-every", type=_count(0), default=0, metavar="N",
+                   help="run file to write (default run.h5; with --resume, the resumed file); "
+                        "an existing run file is never replaced without --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing run file at --out (a file that is not a run file "
+                        "is never replaced)")
+    p.add_argument("--checkpoint-every", type=count(0), default=0, metavar="N",
                    help="also write the run file every N parameter updates (default 0: only "
                         "after every epoch)")
-    p.add_argument("--keep", type=_count(1), default=1, metavar="K",
+    p.add_argument("--keep", type=count(1), default=1, metavar="K",
                    help="checkpoints to keep: the previous K-1 survive as OUT.1 (newest) .. "
                         "OUT.<K-1> (default 1)")
     p.add_argument("--resume", metavar="RUN.h5", default=None,
@@ -386,7 +379,17 @@ def run(args) -> int:
         out = args.out
     if getattr(args, "dry_run", False):
         return _dry_run(config, args.json)
-    checkpoint.check_writable(out)
+    # a new run, or a resumed one written elsewhere, replaces an existing run file only when
+    # told to; the file a run resumes is its own to continue
+    checkpoint.check_writable(out, replace=args.overwrite or (
+        saved is not None and os.path.abspath(out) == os.path.abspath(args.resume)))
+    with checkpoint.RunLock(out):
+        return _train(args, config, saved, changes, out)
+
+
+def _train(args, config: dict, saved, changes: dict, out: str) -> int:
+    """Train the run ``config`` (from ``saved`` when resuming) into ``out``, which this
+    process holds the lock of."""
     for stale in checkpoint.stale_temporaries(out):  # left by a writer killed mid-write
         os.remove(stale)
     sizes = config["layers"]
@@ -435,9 +438,14 @@ def run(args) -> int:
                else ""))
     started = time.perf_counter()
 
+    # the file holds a checkpoint of this run once one is written (or when it is resumed)
+    progress = {"written": saved is not None and os.path.abspath(out) == os.path.abspath(
+        args.resume)}
+
     with _StopRequest() as stop:
         def write(trainer):
             checkpoint.save(out, trainer, config, keep=keep)
+            progress["written"] = True
 
         def on_step(trainer):
             if stop.signum is not None:
@@ -501,6 +509,17 @@ def run(args) -> int:
         except KeyboardInterrupt:
             _report_stop(None, out, hint, model, config, len(train))
             return 130
+        except DivergenceError as exc:
+            rates = " ".join(f"{_option(k)} {_join(f'{r / 10:g}' for r in config[k])}"
+                             for k in ("lr_W", "lr_b"))
+            raise DivergenceError(f"{exc}. {_last_checkpoint(out, progress['written'])}"
+                                  + (f"; resume it at lower rates with: layersweep train "
+                                     f"--resume {shlex.quote(out)} --allow-changes {rates}"
+                                     if progress["written"] else "")) from None
+        except CheckpointError as exc:  # the run file could not be written (e.g. disk full)
+            raise CheckpointError(f"{exc}. {_last_checkpoint(out, progress['written'])}"
+                                  + (f"; make room, then resume with: {hint}"
+                                     if progress["written"] else "")) from None
 
     heldout = splits["heldout"]
     summary = {"summary": True, "epochs": model.trainer_.epoch, "out": out,
@@ -519,6 +538,19 @@ def run(args) -> int:
         print(f"\nheldout accuracy {held} on {len(heldout)} images; test {tested}; "
               f"{summary['seconds']:.0f} s in all; run file {out}")
     return 0
+
+
+def _last_checkpoint(out: str, written: bool) -> str:
+    """Where the run stands on disk after a failure: its intact last checkpoint, or none."""
+    if not written:
+        return "Nothing of this run was saved"
+    try:
+        state = checkpoint.load(out)["state"]
+    except CheckpointError:
+        return f"The last checkpoint in {out} cannot be read"
+    where = (f"epoch {state['epoch'] + 1}, {state['position']} images into it"
+             if state["position"] else f"after epoch {state['epoch']}")
+    return f"The last good checkpoint, {out} ({where}, {state['steps']} updates), is intact"
 
 
 def _dry_run(config: dict, as_json: bool) -> int:
