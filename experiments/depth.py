@@ -131,10 +131,10 @@ VARIANTS = {
     # before random starts)
     "reference-start": {"start": "reference"},
     # the paper's initialisation and rates (W^1 at δW, every other coupling at δJ), no greedy
-    # start: the sweep of DESIGN §3 with the layer above a lower block at the reference value
+    # start: the sweep of docs/how-it-works.md §3 with the layer above a lower block at the reference value
     "paper": {"start": "reference", "init_scale": "paper", "lr": "flat",
               "greedy_epochs": 0},
-    # as "paper", with the neighbours frozen at their free values (DESIGN §3 as first written)
+    # as "paper", with the neighbours frozen at their free values (the sweep as first written)
     "free-above": {"start": "reference", "init_scale": "paper", "lr": "flat",
                    "greedy_epochs": 0, "frozen_above": "free"},
     # reference-start without the greedy start

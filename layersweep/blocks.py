@@ -2,7 +2,7 @@
 
 Block ``(l, l+1)`` holds the spins of layer l (the block's *low* side, ``a = n_l`` units) and
 layer l+1 (its *high* side, ``b = n_{l+1}`` units) active; every other layer is frozen
-(DESIGN §3). Its energy, in the network's convention (lower is better), is::
+(docs/how-it-works.md §2). Its energy, in the network's convention (lower is better), is::
 
     E(low, high) = - h_low . low  -  h_high . high  -  high^T J low
 
@@ -67,7 +67,7 @@ class BlockProblem:
         field a unit feels when its neighbours are random, ``sqrt(mean(h_i^2 + sum_j J_ij^2))``.
 
         Annealers express their inverse temperature in units of ``1 / field_scale`` so that a
-        schedule means the same thing as the weights grow during training (DESIGN §3).
+        schedule means the same thing as the weights grow during training (docs/how-it-works.md §3).
         """
         j2 = np.concatenate([(self.J ** 2).sum(axis=0), (self.J ** 2).sum(axis=1)])
         h2 = np.concatenate([self.h_low ** 2, self.h_high ** 2], axis=1)
@@ -89,10 +89,6 @@ class BlockProblem:
         coupling = np.einsum("prb,prb->pr", high, low @ self.J.T)
         return -(np.einsum("pra,pa->pr", low, self.h_low)
                  + np.einsum("prb,pb->pr", high, self.h_high) + coupling)
-
-    def select(self, problems) -> "BlockProblem":
-        """The sub-batch of the given problem indices."""
-        return BlockProblem(self.J, self.h_low[problems], self.h_high[problems])
 
     def repeat(self, times: int) -> "BlockProblem":
         """Each problem repeated ``times`` times in a row: P -> P * times problems."""

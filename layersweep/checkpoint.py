@@ -1,4 +1,5 @@
-"""HDF5 run files: configuration, parameters, training state and history (DESIGN §6).
+"""HDF5 run files: configuration, parameters, training state and history
+(docs/how-it-works.md §6).
 
 Layout (format version 1; readable with h5py or ``h5dump`` alone, no pickle anywhere)::
 

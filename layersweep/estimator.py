@@ -111,7 +111,7 @@ class LayerSweepClassifier:
     hidden_couplings : {"inner", "upper"} or None
         Deep nets: the block that learns each hidden-to-hidden coupling ``W^l, b^l``
         (``2 <= l < L``): ``"inner"``, block ``(l-1, l)`` with both its layers active
-        (DESIGN §4 as written: a class contrast), or ``"upper"``, block ``(l, l+1)`` with
+        (the sweep as first written: a class contrast), or ``"upper"``, block ``(l, l+1)`` with
         layer ``l-1`` frozen, as the shallow net learns its input coupling (in the top block:
         error-driven). It also picks the middle rate of two-value ``lr_W``/``lr_b`` (δJ/6
         inner, 2δJ/3 upper) and the defaults of ``error_driven`` and ``hidden_warmup``.

@@ -5,7 +5,7 @@ Layers ``0..L``: layer 0 is the real-valued input ``x`` (``n_0`` values in [0, 1
 prediction is the class whose group of ``redundancy`` consecutive output spins has the largest
 sum (a tie is no prediction, reported as ``-1``).
 
-Parameters (DESIGN §2): couplings ``W[l]`` of shape ``(n_l, n_{l-1})`` and biases ``b[l]`` of
+Parameters (docs/how-it-works.md §1): couplings ``W[l]`` of shape ``(n_l, n_{l-1})`` and biases ``b[l]`` of
 shape ``(n_l,)`` for ``l = 1..L``, stored in lists indexed by ``l`` (index 0 unused: ``None``).
 The energy of a configuration, with ``s^0 = x``, is::
 
@@ -180,7 +180,8 @@ class Network:
 
     def clamped_descent(self, x: np.ndarray, output: np.ndarray) -> list:
         """The output clamped to ``output`` and each lower layer, top-down, set to the sign of
-        its field (DESIGN §3: the nudged state with the strong nudge, and reference states).
+        its field (docs/how-it-works.md §3: the nudged state with the strong nudge, and reference
+        states).
 
         Layers below the top one see their lower neighbour's feed-forward value. ``x``:
         ``(..., n_0)``; ``output``: ``(..., n_L)``; leading dimensions broadcast, so

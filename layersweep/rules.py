@@ -1,4 +1,4 @@
-"""EP/QP parameter updates of one block (DESIGN §4).
+"""EP/QP parameter updates of one block (docs/how-it-works.md §4).
 
 For block ``(l, l+1)``, with the nudged state ``N`` and m free samples ``γ`` (``⟨·⟩`` the
 mean over γ, then over the images of a minibatch), the coupling inside the block::
@@ -10,8 +10,8 @@ and the coupling from the frozen layer below into the block's lower layer (``s^(
 
     ΔW^l = η (s^(l),N - ⟨s^(l),γ⟩) (s^(l-1))^T,   Δb^l = η (s^(l),N - ⟨s^(l),γ⟩).
 
-Which block learns which coupling is the sweep's choice (``hidden_couplings``): as DESIGN §4
-writes it, each block its inner coupling and the lowest block also ``W^1``; or each block
+Which block learns which coupling is the sweep's choice (``hidden_couplings``): as the sweep
+was first written, each block its inner coupling and the lowest block also ``W^1``; or each block
 the coupling from below (``"upper"``), and the top block its inner one too.
 
 m = 1 with a plain free state is equilibrium propagation (EP); m > 1 with reference-state

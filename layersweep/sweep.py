@@ -1,4 +1,4 @@
-"""Forward and backward active-layer sweeps (DESIGN §3).
+"""Forward and backward active-layer sweeps (docs/how-it-works.md §3).
 
 Only two adjacent layers are ever active: block ``(l, l+1)`` is annealed with every other
 layer frozen. One training step for a minibatch ``(x, y)``:
@@ -50,7 +50,7 @@ class SweepConfig:
     first ``round(error_driven * reads)``) whose layer above is frozen at the matching free
     sample of the block above instead; ``hidden_couplings``: which block learns each
     hidden-to-hidden coupling ``W^l, b^l`` (``2 <= l < L``): ``"inner"``, block
-    ``(l-1, l)`` (DESIGN §4 as written), or ``"upper"``, block ``(l, l+1)``, from its frozen
+    ``(l-1, l)`` (the sweep as first written), or ``"upper"``, block ``(l, l+1)``, from its frozen
     layer below as block (1, 2) learns ``W^1, b^1`` from the input.
     """
 
@@ -153,9 +153,8 @@ def reference_states(net: Network, x: np.ndarray, wrong: np.ndarray) -> list:
     """Reference configurations for wrong classes ``wrong (B, R)``: output clamped to
     ``n[ỹ]``, lower layers top-down at the sign of their fields. Returns
     ``[None, (B, R, n_1), ..., (B, R, n_L)]``."""
-    B, R = wrong.shape
     per_class = net.clamped_descent(x[:, None, :], net.targets(np.arange(net.classes)))
-    rows = np.arange(B)[:, None]
+    rows = np.arange(len(wrong))[:, None]
     return [None] + [layer[rows, wrong] for layer in per_class[1:]]
 
 
@@ -272,7 +271,7 @@ def whole_descent(net: Network, x: np.ndarray, states: list, max_passes: int = 5
 
 def ground_states(net: Network, x: np.ndarray, sampler: BlockSampler,
                   rng: np.random.Generator, reads: int = 1) -> list:
-    """The lowest-energy state found for each input (inference, DESIGN §3).
+    """The lowest-energy state found for each input (inference, docs/how-it-works.md §3).
 
     Candidates: zero-temperature descents from each class's nudged state, and the lowest of
     ``reads`` annealed free states (block anneals from random starts when L = 2, a forward

@@ -5,6 +5,7 @@ runs it)."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,15 +27,24 @@ SMALL = ["--layers", "12,10,6", "--redundancy", "2", "--data", "digits.npz", "--
          "30", "--test-size", "30", "--reads", "2", "--sweeps", "8", "--no-progress"]
 
 
-@pytest.fixture
-def folder(tmp_path):
-    """A user's folder: a small data set, a single-class one, a text file and a trained run."""
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A user's folder: a small data set, a single-class one, a text file and a trained run
+    (trained once for the module)."""
+    path = tmp_path_factory.mktemp("user")
     d = datasets.synthetic(n=120, features=12, classes=3, seed=2)
-    np.savez(tmp_path / "digits.npz", X=d.X, y=d.y)
-    np.savez(tmp_path / "one.npz", X=d.X, y=np.zeros(len(d.y), int))
-    (tmp_path / "notes.txt").write_text("my notes\n")
-    assert layersweep(tmp_path, "train", *SMALL, "--epochs", "1", "--out", "run.h5").returncode == 0
-    return tmp_path
+    np.savez(path / "digits.npz", X=d.X, y=d.y)
+    np.savez(path / "one.npz", X=d.X, y=np.zeros(len(d.y), int))
+    (path / "notes.txt").write_text("my notes\n")
+    assert layersweep(path, "train", *SMALL, "--epochs", "1", "--out", "run.h5").returncode == 0
+    return path
+
+
+@pytest.fixture
+def folder(template, tmp_path):
+    """A fresh copy of the user's folder for one test."""
+    shutil.copytree(template, tmp_path / "user")
+    return tmp_path / "user"
 
 
 def layersweep(cwd, *args, env=None):

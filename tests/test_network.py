@@ -8,7 +8,8 @@ from conftest import all_spins
 
 
 def explicit_energy(net, states, x):
-    """The DESIGN §2 energy written out term by term."""
+    """The network's energy ``E = -sum_l (s^l . b^l + s^l . W^l s^(l-1))`` written out term
+    by term."""
     e = 0.0
     for l in range(1, net.depth + 1):
         below = x if l == 1 else states[l - 1]
@@ -85,14 +86,32 @@ def test_graph_model(tiny_net):
     assert layers.nodes[3]["kind"] == "output"
 
 
-def test_ground_state_by_enumeration_is_below_all_descents(tiny_net, rng):
-    """Sanity: enumerating all 2^9 spin states finds nothing below the exact minimum."""
+def test_clamped_descent_sets_each_layer_top_down_to_the_sign_of_its_field(tiny_net, rng):
+    """Written out unit by unit: the output is clamped; each hidden layer, from the top,
+    takes the sign of its field from the layer above (as just set) and the feed-forward
+    value of the layer below (ties to +1)."""
     x = rng.random(5).astype(np.float32)
-    states = all_spins(9)
-    split = [None, states[:, :3], states[:, 3:5], states[:, 5:]]
-    energies = tiny_net.energy(split, x)
-    descended = tiny_net.clamped_descent(x, tiny_net.targets(0))
-    assert energies.min() <= tiny_net.energy(descended, x) + 1e-6
+    output = np.array([1.0, -1.0, -1.0, 1.0], np.float32)
+    ff = [None]
+    for l in range(1, tiny_net.depth + 1):
+        below = x if l == 1 else ff[l - 1]
+        ff.append(np.array([1.0 if sum(tiny_net.W[l][i, j] * below[j]
+                                       for j in range(len(below))) + tiny_net.b[l][i] >= 0
+                            else -1.0 for i in range(tiny_net.sizes[l])], np.float32))
+    expected = {tiny_net.depth: output}
+    for l in range(tiny_net.depth - 1, 0, -1):
+        below = x if l == 1 else ff[l - 1]
+        above = expected[l + 1]
+        field = [sum(tiny_net.W[l][i, j] * below[j] for j in range(len(below)))
+                 + tiny_net.b[l][i]
+                 + sum(tiny_net.W[l + 1][k, i] * above[k] for k in range(len(above)))
+                 for i in range(tiny_net.sizes[l])]
+        expected[l] = np.array([1.0 if f >= 0 else -1.0 for f in field], np.float32)
+    states = tiny_net.clamped_descent(x, output)
+    for l in range(1, tiny_net.depth + 1):
+        np.testing.assert_array_equal(states[l], expected[l], err_msg=f"layer {l}")
+    assert not np.array_equal(states[1], ff[1]) or not np.array_equal(states[2], ff[2]) \
+        or not np.array_equal(output, ff[3])  # the clamp mattered somewhere
 
 
 @pytest.mark.parametrize("layers, message", [

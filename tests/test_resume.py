@@ -1,4 +1,4 @@
-"""Resuming a run from its checkpoint continues it bit for bit (DESIGN §6), from the Python
+"""Resuming a run from its checkpoint continues it bit for bit (docs/how-it-works.md §6), from the Python
 API and from the command line, and survives Ctrl-C, SIGTERM and SIGKILL."""
 
 import json

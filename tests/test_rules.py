@@ -65,7 +65,7 @@ def test_coupling_from_below_by_hand():
 
 
 def test_the_update_lowers_the_nudged_energy_relative_to_the_free_state():
-    """After a small EP step, E(nudged) - E(free) decreases (DESIGN §4)."""
+    """After a small EP step, E(nudged) - E(free) decreases (docs/how-it-works.md §4)."""
     rng = np.random.default_rng(3)
     net = Network.random([6, 4, 4], rng, classes=2, redundancy=2)
     x = rng.random((1, 6)).astype(np.float32)

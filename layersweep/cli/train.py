@@ -137,7 +137,7 @@ def add_parser(subparsers):
                    default=d["hidden_couplings"],
                    help="deep nets: the block that learns each hidden-to-hidden coupling: "
                         "'upper' (default), the block above it, from its frozen layer below, "
-                        "or 'inner', the block of its two layers (DESIGN as written)")
+                        "or 'inner', the block of its two layers (the sweep as first written)")
     p.add_argument("--error-driven", type=real(0, 1), default=d["error_driven"],
                    help="deep nets: fraction of a lower block's reads with the layer above at "
                         "the free samples of the block above instead of a wrong class "

@@ -6,7 +6,7 @@ the low side, then the high side. A zero-temperature finish (the block's exact d
 :func:`~layersweep.blocks.descend`) ends every read in a local minimum with respect to any
 change of a whole side.
 
-Inverse temperatures are in units of ``1 / field_scale`` of each problem (DESIGN §3). Random
+Inverse temperatures are in units of ``1 / field_scale`` of each problem (docs/how-it-works.md §3). Random
 starts anneal along ``beta_range``; given start states (reference states) the anneal emulates
 a reverse anneal: it starts at ``reverse_beta`` and cools to ``beta_range[1]``.
 

@@ -1,4 +1,5 @@
-"""A D-Wave QPU as a block sampler: embedded, tiled, reverse-annealed, costed (DESIGN §3, §5).
+"""A D-Wave QPU as a block sampler: embedded, tiled, reverse-annealed, costed
+(docs/how-it-works.md §3, §5).
 
 :class:`QPUBlockSampler` wraps any *structured* dimod sampler that behaves like a QPU: a
 ``dwave.system.DWaveSampler`` (:func:`connect`) or the offline :mod:`.mock`. For each block shape
