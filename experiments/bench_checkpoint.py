@@ -41,7 +41,7 @@ def paper_trainer(seed: int = 0) -> Trainer:
     rng = np.random.default_rng(seed)
     net = Network.random([784, 120, 40], rng, classes=10, redundancy=4)
     trainer = Trainer(net, make_sampler("numpy"), SweepConfig(reads=20),
-                      LearningRates.broadcast((0.01, 0.003), (0.01, 0.003), net.depth), rng,
+                      LearningRates([0.01, 0.003], [0.01, 0.003]), rng,
                       batch_size=10)
     trainer.epoch, trainer.steps = 13, 1350
     trainer.order, trainer.position = rng.permutation(1000), 500

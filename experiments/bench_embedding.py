@@ -95,10 +95,11 @@ def lookup(cache_dir: Path) -> list[dict]:
 
 _PRECOMPUTE = """
 import sys, time
-from layersweep.embedding import EmbeddingCache, block_embedding, blocks_of
+from layersweep.embedding import EmbeddingCache, block_embedding
+from layersweep.recipe import Recipe, resolve
 cache = EmbeddingCache(sys.argv[1])
 start = time.perf_counter()
-for a, b in blocks_of([784, 120, 120, 40]):
+for a, b in resolve(Recipe(greedy_epochs=0), [784, 120, 120, 40]).blocks:
     block_embedding(a, b, "pegasus:16", cache=cache)
 print(time.perf_counter() - start)
 """

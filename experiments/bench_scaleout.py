@@ -26,6 +26,7 @@ import numpy as np
 
 from layersweep import data as datasets
 from layersweep.estimator import LayerSweepClassifier
+from layersweep.recipe import Recipe
 from layersweep.scheduler import LocalScheduler, make_scheduler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -70,9 +71,10 @@ def run(sampler, layout, scheduler, train, args):
     """Warm-up epoch, then ``args.epochs`` timed epochs: (model, seconds per epoch, clock)."""
     timer = Timed(scheduler)
     batch, shard = layout
-    lr = [rate * batch / 10 for rate in LayerSweepClassifier().get_params()["lr_W"]]
-    model = LayerSweepClassifier(sampler=sampler, batch_size=batch, shard_size=shard, lr_W=lr,
-                                 lr_b=lr, epochs=1, random_state=args.seed, scheduler=timer)
+    lr = [rate * batch / 10 for rate in Recipe().lr_W]
+    model = LayerSweepClassifier(sampler=sampler, batch_size=batch, shard_size=shard, epochs=1,
+                                 random_state=args.seed, scheduler=timer,
+                                 recipe=dict(lr_W=lr, lr_b=lr))
     model.fit(train.X, train.y)
     timer.reset()
     model.train_to(train.X, train.y, 1 + args.epochs)

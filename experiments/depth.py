@@ -75,8 +75,8 @@ import time
 import numpy as np
 
 from layersweep import data as datasets
-from layersweep.estimator import (DEEP_AVERAGE, GREEDY_EPOCHS, LayerSweepClassifier,
-                                  default_average)
+from layersweep.estimator import LayerSweepClassifier
+from layersweep.recipe import DEEP_AVERAGE, FIELDS, GREEDY_EPOCHS, Recipe, resolve
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -196,7 +196,8 @@ def variant_params(name: str, hidden: tuple, base_lr: tuple) -> dict:
 def settled(name: str, hidden: tuple, base_lr: tuple) -> dict:
     """A variant's parameters with the package's deep-net default for averaging filled in."""
     params = variant_params(name, hidden, base_lr)
-    params["average"] = default_average(params.get("average"), len(hidden) + 1)
+    if params.get("average") is None:  # the package's default for this depth
+        params["average"] = resolve({"average": None}, (1, *hidden, 10)).recipe.average
     return params
 
 
@@ -210,8 +211,9 @@ def train(params: dict, hidden, rule, seed, epochs, splits, heldout):
         params["greedy_epochs"] = min(params.get("greedy_epochs", GREEDY_EPOCHS), epochs - 1)
     X, y = splits["train"].X, splits["train"].y
     evals = {"heldout": (heldout.X, heldout.y)}
-    model = LayerSweepClassifier(hidden_layer_sizes=hidden, rule=rule, epochs=0,
-                                 random_state=seed, **params).fit(X, y)
+    recipe = {k: params.pop(k) for k in list(params) if k in FIELDS}
+    model = LayerSweepClassifier(hidden_layer_sizes=hidden, epochs=0, random_state=seed,
+                                 recipe=dict(recipe, rule=rule), **params).fit(X, y)
     base = model.trainer_.rates
     for epoch in range(1, epochs + 1):
         if decay is not None:
@@ -241,7 +243,7 @@ def main(argv=None):
     heldout = splits["heldout"]
     if args.quick:
         heldout = datasets.Dataset(heldout.X[::10], heldout.y[::10], heldout.name)
-    base_lr = tuple(LayerSweepClassifier().get_params()["lr_W"])
+    base_lr = tuple(Recipe().lr_W)
     os.makedirs(args.out, exist_ok=True)
     rows, started = [], time.perf_counter()
     for net in args.nets.split(","):

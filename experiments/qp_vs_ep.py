@@ -18,6 +18,7 @@ import numpy as np
 
 from layersweep import data as datasets
 from layersweep.estimator import LayerSweepClassifier
+from layersweep.recipe import Recipe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -25,8 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def run(rule, seed, splits, epochs, batch_size, lr):
     """One training run; returns its history rows with the held-out error added."""
     heldout = splits["heldout"]
-    model = LayerSweepClassifier(rule=rule, epochs=epochs, batch_size=batch_size, lr_W=lr,
-                                 lr_b=lr, random_state=seed)
+    model = LayerSweepClassifier(epochs=epochs, batch_size=batch_size, random_state=seed,
+                                 recipe=dict(rule=rule, lr_W=lr, lr_b=lr))
     eval_sets = {"test": (splits["test"].X, splits["test"].y),
                  "heldout": (heldout.X, heldout.y)}
     model.fit(splits["train"].X, splits["train"].y, eval_sets=eval_sets)
@@ -47,7 +48,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     defaults = LayerSweepClassifier().get_params()
     batch = args.batch_size or defaults["batch_size"]
-    lr = [float(v) for v in args.lr.split(",")] if args.lr else list(defaults["lr_W"])
+    lr = [float(v) for v in args.lr.split(",")] if args.lr else list(Recipe().lr_W)
     seeds = [int(s) for s in args.seeds.split(",")]
     train_size = 1000
     if args.quick:

@@ -49,8 +49,8 @@ def main(argv=None):
     rows, started = [], time.perf_counter()
     for seed in seeds:
         for m in ms:
-            model = LayerSweepClassifier(reads=m, epochs=1, batch_size=args.batch_size,
-                                         lr_W=lr, lr_b=lr, random_state=seed)
+            model = LayerSweepClassifier(epochs=1, batch_size=args.batch_size, random_state=seed,
+                                         recipe=dict(reads=m, lr_W=lr, lr_b=lr))
             model.fit(train.X, train.y, eval_sets={"heldout": (heldout.X, heldout.y)})
             row = model.history_[0]
             rows.append({"m": m, "seed": seed, "train_error": row["train_error"],

@@ -114,8 +114,8 @@ def run_spin(method, rate, seed, X, y, epochs):
 
     spec = METHODS[method]
     rates = (rate, rate * HIDDEN_RATIO)
-    model = LayerSweepClassifier(rule=spec["rule"], start=spec["start"], lr_W=rates,
-                                 lr_b=rates, random_state=seed)
+    model = LayerSweepClassifier(random_state=seed,
+                                 recipe=dict(rule=spec["rule"], start=spec["start"], lr_W=rates, lr_b=rates))
     errors, seconds = [], 0.0
     try:
         for _ in range(epochs):

@@ -31,7 +31,7 @@ TARGETS = (0.85, 0.88)
 def run_layersweep(rule, seed, splits, epochs):
     """Per-epoch (cumulative training seconds, held-out accuracy) of a QP or EP run."""
     heldout = splits["heldout"]
-    model = LayerSweepClassifier(rule=rule, epochs=epochs, random_state=seed)
+    model = LayerSweepClassifier(epochs=epochs, random_state=seed, recipe=dict(rule=rule))
     model.fit(splits["train"].X, splits["train"].y,
               eval_sets={"heldout": (heldout.X, heldout.y)})
     seconds = np.cumsum([r["seconds"] for r in model.history_])

@@ -4,7 +4,7 @@ Quantum propagation (Zhang & Kamenev, Commun. Phys. 8, 478 (2025)) with an activ
 every two-layer block of an L-layer network is an Ising problem an annealer samples.
 
 The main entry points: :class:`LayerSweepClassifier` (scikit-learn style), :class:`Network`,
-:class:`BlockProblem` and the block samplers in :mod:`layersweep.samplers`.
+:class:`Recipe` (how a run trains), :class:`BlockProblem` and the block samplers in :mod:`layersweep.samplers`.
 """
 
 __version__ = "0.1.0"
@@ -12,5 +12,7 @@ __version__ = "0.1.0"
 from .blocks import BlockProblem, BlockSamples  # noqa: E402
 from .estimator import LayerSweepClassifier  # noqa: E402
 from .network import Network  # noqa: E402
+from .recipe import Plan, Recipe, resolve  # noqa: E402
 
-__all__ = ["BlockProblem", "BlockSamples", "LayerSweepClassifier", "Network", "__version__"]
+__all__ = ["BlockProblem", "BlockSamples", "LayerSweepClassifier", "Network", "Plan", "Recipe",
+           "resolve", "__version__"]

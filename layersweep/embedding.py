@@ -51,12 +51,12 @@ import networkx as nx
 from minorminer import busclique
 from minorminer.utils import diagnose_embedding, is_valid_embedding
 
-from layersweep.exceptions import (ArchitectureError, BlockTooLargeError, CacheError,
+from layersweep.exceptions import (BlockTooLargeError, CacheError,
                                    EmbeddingError)
 from layersweep.topology import Target, parse_topology, resolve_target
 
 __all__ = ["BlockEmbedding", "EmbeddingCache", "block_embedding", "find_block_embedding",
-           "tile_embeddings", "check_fits", "blocks_of", "verify_embedding", "ENV_VAR",
+           "tile_embeddings", "check_fits", "verify_embedding", "ENV_VAR",
            "FORMAT_VERSION", "DEFAULT_TIMEOUT"]
 
 ENV_VAR = "LAYERSWEEP_EMBEDDINGS"
@@ -70,21 +70,6 @@ Chains = dict[int, tuple[int, ...]]
 
 # --------------------------------------------------------------------------------------------
 # Blocks and verification
-
-
-def blocks_of(layers) -> list[tuple[int, int]]:
-    """The blocks K(a, b) of a network with layer sizes ``layers`` (input layer first).
-
-    ``[784, 120, 40]`` -> ``[(120, 40)]``; ``[784, 120, 120, 40]`` -> ``[(120, 120), (120, 40)]``.
-    The input layer is not a spin layer, so it is in no block.
-    """
-    sizes = list(layers)
-    if len(sizes) < 3 or any(not isinstance(n, int) or isinstance(n, bool) or n < 1
-                             for n in sizes):
-        raise ArchitectureError(f"layers must be at least 3 positive integers (input, two spin "
-                                f"layers), got {sizes!r}")
-    spins = sizes[1:]
-    return list(zip(spins[:-1], spins[1:]))
 
 
 def source_graph(a: int, b: int) -> nx.Graph:

@@ -60,21 +60,6 @@ def check_layers(sizes, classes: int, redundancy: int) -> list[int]:
     return sizes
 
 
-#: a deep net's default factors on the paper's initialisation: W^1 as the paper's, each
-#: hidden-hidden coupling x 0.4, the top coupling x 0.5, so that at the start no layer's field
-#: swamps the others (with the paper's, every reference state falls into one attractor)
-DEEP_INIT_SCALE = (1.0, 0.4, 0.5)
-
-
-def default_init_scale(depth: int):
-    """``init_scale`` for a net of ``depth`` coupling layers: None (the paper's) when L = 2,
-    else :data:`DEEP_INIT_SCALE` spread over the layers."""
-    if depth <= 2:
-        return None
-    first, middle, top = DEEP_INIT_SCALE
-    return [first] + [middle] * (depth - 2) + [top]
-
-
 @dataclass
 class Network:
     """An L-layer Ising network classifier.

@@ -25,23 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .exceptions import ArchitectureError
 from .network import DTYPE, Network
-
-
-#: how two rates (δW, δJ), the shallow net's, spread over a deep net's couplings, by the block
-#: that learns the hidden-hidden couplings: W^1 gets δW x 1/2, each hidden-hidden coupling δJ
-#: x 1/6 when learnt inside its block ("inner": a class contrast that never dies out, kept
-#: slow so that no layer's field swamps the others) or δJ x 2/3 when learnt from below
-#: ("upper": an error-driven signal, as the shallow net's input coupling), the top coupling
-#: δJ x 1/2 (the measured best of experiments/depth.py and its prototypes, README "Deep
-#: networks")
-DEEP_RATE_FACTORS = {"inner": (0.5, 1.0 / 6.0, 0.5), "upper": (0.5, 2.0 / 3.0, 0.5)}
-#: the default warm-up of the hidden-hidden couplings learnt from below ("upper"): factors on
-#: their rates in the first three epochs of the deep net, while the layers above, untrained
-#: at the hand-over from a greedy start, would otherwise drag layer 2 along with their errors
-#: (measured: README "Deep networks")
-UPPER_WARMUP = (0.1, 0.3, 0.6)
 
 
 @dataclass
@@ -50,42 +34,13 @@ class LearningRates:
     l = 1..L (the paper's δW, δJ for couplings and δh, δo for biases), and ``decay[l-1]``,
     the weight decay λ of ``W^l`` (``W += rate (ΔW - λ W)``; None: none); ``warmup``: the
     factors on the rates of the hidden-to-hidden couplings ``W^2..W^(L-1)``, ``b^2..b^(L-1)``
-    in the deep net's first ``len(warmup)`` epochs (see :meth:`at`)."""
+    in the deep net's first ``len(warmup)`` epochs (see :meth:`at`). A run's rates come
+    from its recipe (:func:`layersweep.recipe.resolve`)."""
 
     W: list
     b: list
     decay: list | None = None
     warmup: tuple = ()
-
-    @classmethod
-    def broadcast(cls, W, b, depth: int, hidden_decay: float = 0.0,
-                  hidden_couplings: str = "inner", hidden_warmup=()) -> "LearningRates":
-        """Rates per layer from one value (every layer), two values (the shallow net's: the
-        input couplings, then the others; a deep net scales them by
-        :data:`DEEP_RATE_FACTORS` of its ``hidden_couplings``) or one value per layer
-        (``depth`` values, as given); ``hidden_decay``: the weight decay of each
-        hidden-to-hidden coupling ``W^2..W^(L-1)`` (the input and top couplings never
-        decay); ``hidden_warmup``: their rate factors in the deep net's first epochs."""
-        if hidden_couplings not in DEEP_RATE_FACTORS:
-            raise ArchitectureError(f"hidden_couplings must be one of "
-                                    f"{tuple(DEEP_RATE_FACTORS)}; got {hidden_couplings!r}")
-        def expand(value, name):
-            values = _values(value, name)
-            if len(values) == 1:
-                values = values * depth
-            elif len(values) == 2 and depth > 2:
-                first, middle, top = DEEP_RATE_FACTORS[hidden_couplings]
-                values = ([values[0] * first] + [values[1] * middle] * (depth - 2)
-                          + [values[1] * top])
-            if len(values) != depth:
-                raise ArchitectureError(
-                    f"{name} needs 1, 2 (input layer, other layers) or {depth} (one per "
-                    f"coupling layer) learning rates; got {len(values)}")
-            return values
-        hidden_decay = check_hidden_decay(hidden_decay)
-        decay = [0.0] + [hidden_decay] * (depth - 2) + [0.0] if hidden_decay and depth > 2 else None
-        return cls(expand(W, "lr_W"), expand(b, "lr_b"), decay,
-                   check_hidden_warmup(hidden_warmup, depth))
 
     def scaled(self, factor: float) -> "LearningRates":
         """Every rate times ``factor`` (the weight decays and the warm-up unchanged)."""
@@ -102,54 +57,6 @@ class LearningRates:
         def warm(rates):
             return [rates[0]] + [r * factor for r in rates[1:-1]] + [rates[-1]]
         return LearningRates(warm(self.W), warm(self.b), self.decay)
-
-    @classmethod
-    def shallow(cls, W, b) -> "LearningRates":
-        """The rates of a greedy stage's shallow net (input, first hidden layer, output) from
-        a deep net's settings: one value or two (δW, δJ) as given; per-layer values give
-        their first (W^1) and last (the top coupling)."""
-        def pick(value, name):
-            values = _values(value, name)
-            return values * 2 if len(values) == 1 else [values[0], values[-1]]
-        return cls(pick(W, "lr_W"), pick(b, "lr_b"))
-
-
-def check_hidden_decay(hidden_decay) -> float:
-    """A weight decay is a finite number >= 0."""
-    try:
-        value = float(hidden_decay)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(hidden_decay, bool) or not np.isfinite(value) or value < 0:
-        raise ArchitectureError(f"hidden_decay must be a finite number >= 0 (0: no weight "
-                                f"decay); got {hidden_decay!r}")
-    return value
-
-
-def check_hidden_warmup(hidden_warmup, depth: int | None = None) -> tuple:
-    """A warm-up is a sequence of factors in [0, 1] (empty: none); with ``depth``, a
-    non-empty one needs a deep net."""
-    try:
-        values = np.asarray(hidden_warmup, dtype=float)
-    except (TypeError, ValueError):
-        values = np.array([np.nan])
-    if isinstance(hidden_warmup, (bool, str)) or values.ndim != 1 \
-            or not np.all((values >= 0) & (values <= 1)):
-        raise ArchitectureError(f"hidden_warmup must be a sequence of rate factors in [0, 1], "
-                                f"one per epoch of the warm-up (empty: none); got "
-                                f"{hidden_warmup!r}")
-    if len(values) and depth is not None and depth <= 2:
-        raise ArchitectureError(f"hidden_warmup={hidden_warmup!r} needs a deep net (two or "
-                                f"more hidden layers); the L = 2 net has no hidden-to-hidden "
-                                f"coupling")
-    return tuple(float(v) for v in values)
-
-
-def _values(value, name) -> list:
-    values = [float(v) for v in np.atleast_1d(value)]
-    if not values or any(not np.isfinite(v) or v < 0 for v in values):
-        raise ArchitectureError(f"{name} learning rates must be finite and >= 0; got {values}")
-    return values
 
 
 def block_gradients(l: int, below: np.ndarray, nudged: tuple, free: tuple, *,

@@ -7,7 +7,9 @@ import pytest
 
 from layersweep import data as datasets
 from layersweep.blocks import BlockProblem
+from layersweep.estimator import LayerSweepClassifier
 from layersweep.network import Network
+from layersweep.recipe import FIELDS
 
 
 def all_spins(n: int) -> np.ndarray:
@@ -52,3 +54,12 @@ def npz(tmp_path):
     path = tmp_path / "digits.npz"
     np.savez(path, X=d.X, y=d.y)
     return str(path)
+
+
+def classifier(**params) -> LayerSweepClassifier:
+    """A LayerSweepClassifier from flat parameters: the recipe's fields among them are
+    gathered into ``recipe=`` (merged with a ``recipe`` dict given too)."""
+    recipe = {name: params.pop(name) for name in list(params) if name in FIELDS}
+    if recipe:
+        params["recipe"] = {**(params.get("recipe") or {}), **recipe}
+    return LayerSweepClassifier(**params)

@@ -14,12 +14,14 @@ from layersweep.estimator import LayerSweepClassifier
 from layersweep.exceptions import CheckpointError
 from layersweep.samplers import BipartiteAnnealer
 
+from conftest import classifier
+
 
 @pytest.fixture
 def trained():
     d = datasets.synthetic(n=60, features=10, classes=2, seed=1)
-    model = LayerSweepClassifier(hidden_layer_sizes=(6,), redundancy=2, epochs=2, reads=3,
-                                 sweeps=8, random_state=3)
+    model = LayerSweepClassifier(hidden_layer_sizes=(6,), redundancy=2, epochs=2, sweeps=8,
+                                 random_state=3, recipe=dict(reads=3))
     return model.fit(d.X, d.y)
 
 
@@ -127,8 +129,8 @@ def test_a_version_1_file_without_the_later_groups_still_loads(trained, tmp_path
 def test_restore_continues_the_generator_and_refuses_another_architecture(trained, tmp_path):
     path = tmp_path / "run.h5"
     checkpoint.save(path, trained.trainer_, {})
-    twin = LayerSweepClassifier(hidden_layer_sizes=(6,), redundancy=2, reads=3, sweeps=8,
-                                random_state=99).restore_checkpoint(path)
+    twin = LayerSweepClassifier(hidden_layer_sizes=(6,), redundancy=2, sweeps=8, random_state=99,
+                                recipe=dict(reads=3)).restore_checkpoint(path)
     assert twin.trainer_.rng.random() == trained.trainer_.rng.random()
     assert twin.trainer_.epoch == 2 and twin.history_ == trained.history_
     with pytest.raises(CheckpointError, match="another architecture"):
@@ -148,7 +150,7 @@ def test_a_greedy_stage_is_saved_checked_and_required_while_it_runs(tmp_path):
     d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
     params = dict(hidden_layer_sizes=(5, 4), redundancy=2, reads=2, sweeps=4, random_state=3)
     with pytest.warns(UserWarning, match="inside the greedy start"):
-        staged = LayerSweepClassifier(greedy_epochs=2, epochs=1, **params).fit(d.X, d.y)
+        staged = classifier(epochs=1, **params, recipe=dict(greedy_epochs=2)).fit(d.X, d.y)
     path = tmp_path / "run.h5"
     checkpoint.save(path, staged.trainer_, {})
     with h5py.File(path, "r") as f:
@@ -156,7 +158,7 @@ def test_a_greedy_stage_is_saved_checked_and_required_while_it_runs(tmp_path):
     saved = checkpoint.load(path)
     assert np.array_equal(saved["state"]["stage"][0], staged.trainer_.stage[0])
     with pytest.raises(CheckpointError, match="holds no greedy stage"):
-        LayerSweepClassifier(greedy_epochs=2, **params).restore_checkpoint(
+        classifier(**params, recipe=dict(greedy_epochs=2)).restore_checkpoint(
             dict(saved, state=dict(saved["state"], stage=None)))
     with h5py.File(path, "a") as f:
         del f["state/greedy/W"]
@@ -169,7 +171,7 @@ def test_averaged_parameters_are_saved_checked_and_predict(tmp_path):
     d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
     params = dict(hidden_layer_sizes=(5, 4), redundancy=2, reads=2, sweeps=4, epochs=1,
                   greedy_epochs=0, random_state=3)
-    model = LayerSweepClassifier(**params).fit(d.X, d.y)
+    model = classifier(**params).fit(d.X, d.y)
     path = tmp_path / "run.h5"
     checkpoint.save(path, model.trainer_, {})
     with h5py.File(path, "r") as f:
@@ -178,11 +180,11 @@ def test_averaged_parameters_are_saved_checked_and_predict(tmp_path):
     assert checkpoint.predictor(saved) is saved["state"]["averaged"]
     for name, value in model.network_.parameters().items():  # the averaged ones
         assert np.array_equal(checkpoint.predictor(saved).parameters()[name], value), name
-    resumed = LayerSweepClassifier(**params).restore_checkpoint(path)
+    resumed = classifier(**params).restore_checkpoint(path)
     assert resumed.trainer_.averaged_images == 20
     assert resumed.network_ is resumed.trainer_.averaged
     # resumed without averaging, the stale average is dropped: the trained net predicts
-    plain = LayerSweepClassifier(average=0, **params).restore_checkpoint(path)
+    plain = classifier(**params, recipe=dict(average=0)).restore_checkpoint(path)
     assert plain.network_ is plain.trainer_.net and plain.trainer_.averaged_images == 0
     with h5py.File(path, "a") as f:
         del f["state/averaged/W2"]

@@ -60,13 +60,11 @@ def test_train_prints_lines_and_a_table(npz, tmp_path, capsys):
     (["--layers", "13,10,6"], "input layer has 13 units"),
     (["--layers", "12,10,8"], "data has 3 classes"),
     (["--train-size", "500"], "lower --train-size"),
-    (["--lr-w", "fast"], "comma-separated numbers"),
+
     (["--data", "mnist:nowhere"], "no MNIST files"),
     (["--scheduler", "processes:2"], "--shard-size"),
     (["--greedy-epochs", "2"], "needs a deep net"),
     (["--hidden-warmup", "0.5"], "needs a deep net"),
-    (["--layers", "12,10,8,6", "--hidden-warmup", "slow"], "--hidden-warmup must be"),
-    (["--layers", "12,10,8,6", "--hidden-warmup", "0.5,2"], "factors in [0, 1]"),
 ])
 def test_bad_input_exits_2_with_a_message(npz, tmp_path, capsys, argv, message):
     base = ["train", "--redundancy", "2", "--data", npz, "--train-size", "30", "--test-size", "30",
@@ -75,6 +73,20 @@ def test_bad_input_exits_2_with_a_message(npz, tmp_path, capsys, argv, message):
     assert main(base + argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("layersweep: error:") and message in err
+    assert not (tmp_path / "r.h5").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr-w", "fast"], "argument --lr-w: expected comma-separated numbers"),
+    (["--hidden-warmup", "slow"], "argument --hidden-warmup: expected comma-separated numbers"),
+    (["--hidden-warmup", "0.5,2"], "argument --hidden-warmup: hidden_warmup must be a sequence "
+                                   "of rate factors in [0, 1]"),
+    (["--reads", "0"], "argument --reads: reads must be an integer >= 1"),
+])
+def test_a_malformed_recipe_option_is_a_usage_error(npz, tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--data", npz, "--out", str(tmp_path / "r.h5")] + argv)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "r.h5").exists()
 
 

@@ -137,7 +137,8 @@ def test_blocks_times_topologies_on_a_cluster_are_the_local_ones(tmp_path, capsy
     assert _run(*argv, "--cache-dir", str(tmp_path / "cluster"), "--scheduler",
                 "processes:2") == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert rows[-1]["summary"]["blocks"] == 4 and rows[-1]["summary"]["embedded"] == 4
+    # K(12,4) of the greedy stage, K(12,8), K(8,4), on each of the two lattices
+    assert rows[-1]["summary"]["blocks"] == 6 and rows[-1]["summary"]["embedded"] == 6
 
     def stored(name):
         found = {}
@@ -147,4 +148,4 @@ def test_blocks_times_topologies_on_a_cluster_are_the_local_ones(tmp_path, capsy
         return found
 
     local = stored("local")
-    assert len(local) == 4 and local == stored("cluster")
+    assert len(local) == 6 and local == stored("cluster")

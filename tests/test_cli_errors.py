@@ -87,11 +87,12 @@ def refused(folder: Path, *args, message: str, usage: bool = False, busy=()) -> 
     (["--epochs", "-1"], "argument --epochs: must be at least 1"),
     (["--seed", "-1"], "argument --seed: must be at least 0"),
     (["--redundancy", "0"], "argument --redundancy: must be at least 1"),
-    (["--reads", "0"], "argument --reads: must be at least 1"),
+    (["--reads", "0"], "argument --reads: reads must be an integer >= 1"),
     (["--batch-size", "0"], "argument --batch-size: must be at least 1"),
     (["--train-size", "-5"], "argument --train-size: must be at least 2"),
     (["--reverse-beta", "nan"], "argument --reverse-beta: must be a finite number"),
-    (["--error-driven", "2"], "argument --error-driven: must be a finite number in [0, 1]"),
+    (["--error-driven", "2"], "argument --error-driven: error_driven must be a fraction of the "
+                              "reads in [0, 1]"),
 ])
 def test_counts_and_sizes_out_of_range_are_usage_errors(folder, args, message):
     refused(folder, "train", *SMALL, *args, "--out", "new.h5", message=message, usage=True)
@@ -246,13 +247,24 @@ def test_a_full_disk_names_the_intact_checkpoint_and_the_resume_command(folder, 
 
 @pytest.mark.parametrize("param, value", [
     ("random_state", -1), ("random_state", 2.5), ("epochs", -1), ("redundancy", 0),
-    ("batch_size", 0), ("reads", 0), ("cycles", 0), ("hidden_layer_sizes", (0,)),
-    ("rule", "sgd"), ("start", "sideways"), ("max_block_spins", 1),
+    ("batch_size", 0), ("hidden_layer_sizes", (0,)), ("max_block_spins", 1),
+    ("recipe", "fast"),
 ])
 def test_the_estimator_names_the_parameter_it_refuses(param, value):
     d = datasets.synthetic(n=40, features=12, classes=2, seed=1)
     with pytest.raises(ArchitectureError, match=f"^{param} must be"):
         LayerSweepClassifier(**{param: value}).fit(d.X, d.y)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("reads", 0), ("cycles", 0), ("rule", "sgd"), ("start", "sideways"), ("lr_W", -1.0),
+    ("greedy_epochs", -1), ("average", 2.5), ("hidden_decay", float("nan")),
+    ("error_driven", 2), ("hidden_warmup", (0.5, 2)), ("init_scale", (1, 0)),
+])
+def test_the_estimator_names_the_recipe_field_it_refuses(field, value):
+    d = datasets.synthetic(n=40, features=12, classes=2, seed=1)
+    with pytest.raises(ArchitectureError, match=f"^{field} must be"):
+        LayerSweepClassifier(recipe={field: value}).fit(d.X, d.y)
 
 
 def test_the_estimator_refuses_a_net_larger_than_memory_before_allocating():
@@ -264,8 +276,8 @@ def test_the_estimator_refuses_a_net_larger_than_memory_before_allocating():
 def test_a_diverging_fit_raises_once_and_before_any_checkpoint():
     d = datasets.synthetic(n=40, features=12, classes=2, seed=1)
     written = []
-    model = LayerSweepClassifier(hidden_layer_sizes=(6,), lr_W=1e38, lr_b=1e38, epochs=2,
-                                 reads=2, random_state=0)
+    model = LayerSweepClassifier(hidden_layer_sizes=(6,), epochs=2, random_state=0,
+                                 recipe=dict(lr_W=1e38, lr_b=1e38, reads=2))
     with pytest.raises(DivergenceError, match="update 1 \\(epoch 1\\)"):
         model.fit(d.X, d.y, on_step=written.append)
     assert written == []  # on_step (where checkpoints are written) never saw the update

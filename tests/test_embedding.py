@@ -12,8 +12,8 @@ import pytest
 from minorminer.utils import verify_embedding as mm_verify
 
 import layersweep.embedding as embedding
-from layersweep.embedding import (EmbeddingCache, block_embedding, blocks_of,
-                                  check_fits, find_block_embedding, tile_embeddings)
+from layersweep.embedding import (EmbeddingCache, block_embedding, check_fits,
+                                  find_block_embedding, tile_embeddings)
 from layersweep.exceptions import (ArchitectureError, BlockTooLargeError, CacheError,
                                    EmbeddingError)
 from layersweep.topology import parse_topology, remove_random_qubits, target_from_graph
@@ -41,21 +41,6 @@ def _no_search(*args, **kwargs):
 def _assert_valid(chains, a, b, target):
     assert sorted(chains) == list(range(a + b))
     mm_verify(chains, nx.complete_bipartite_graph(a, b), target.graph)
-
-
-# ---------------------------------------------------------------- blocks
-
-
-def test_blocks_of():
-    assert blocks_of([784, 120, 40]) == [(120, 40)]
-    assert blocks_of([784, 120, 120, 40]) == [(120, 120), (120, 40)]
-    assert blocks_of([784, 256, 128, 64, 40]) == [(256, 128), (128, 64), (64, 40)]
-
-
-@pytest.mark.parametrize("layers", [[784, 40], [784, 0, 40], [784, 1.5, 40]])
-def test_blocks_of_rejects(layers):
-    with pytest.raises(ArchitectureError):
-        blocks_of(layers)
 
 
 # ---------------------------------------------------------------- finding

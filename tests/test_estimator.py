@@ -8,6 +8,9 @@ from layersweep.exceptions import (ArchitectureError, DataError, LostClassWarnin
                                    NotFittedError)
 from layersweep.rules import LearningRates
 
+from conftest import classifier
+from layersweep.recipe import Recipe
+
 
 @pytest.fixture(scope="module")
 def problem():
@@ -19,7 +22,7 @@ def small(**kw):
     params = dict(hidden_layer_sizes=(16,), redundancy=2, epochs=3, lr_W=0.01, lr_b=0.01,
                   sweeps=16, random_state=0)
     params.update(kw)
-    return LayerSweepClassifier(**params)
+    return classifier(**params)
 
 
 def strip_seconds(history):
@@ -67,8 +70,8 @@ def test_minibatches_and_other_samplers_train(problem):
     assert small(batch_size=8, lr_W=0.05, lr_b=0.05).fit(X, y).score(Xt, yt) >= 0.8
     assert small(sampler="neal", epochs=1, reads=4, batch_size=1).fit(X[:60], y[:60]).score(Xt, yt) > 0.25
     tiny = datasets.synthetic(n=40, features=6, classes=2, seed=3)
-    model = LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, epochs=1, reads=3,
-                                 sampler=dimod.ExactSolver(), random_state=0)
+    model = LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, epochs=1,
+                                 sampler=dimod.ExactSolver(), random_state=0, recipe=dict(reads=3))
     assert model.fit(tiny.X, tiny.y).predict(tiny.X).shape == (40,)
 
 
@@ -102,10 +105,14 @@ def test_errors_name_the_problem(problem):
 def test_params_round_trip():
     model = small()
     assert model.get_params()["hidden_layer_sizes"] == (16,)
-    model.set_params(reads=7)
-    assert model.reads == 7
+    model.set_params(batch_size=7, recipe={"reads": 3})
+    assert model.batch_size == 7 and model.recipe == {"reads": 3}
     with pytest.raises(ValueError, match="unknown parameter"):
         model.set_params(colour="red")
+    recipe = Recipe(reads=5)
+    assert recipe.set_params(cycles=2) is recipe and recipe.get_params()["cycles"] == 2
+    with pytest.raises(ValueError, match="unknown recipe field"):
+        recipe.set_params(colour="red")
 
 
 def test_capacity_limit_refuses_a_block_too_large_before_training(problem):
@@ -133,11 +140,9 @@ def test_deep_network_trains_with_every_block(problem):
 def test_hidden_decay_defaults_and_effect(problem):
     """A deep net decays its hidden-to-hidden couplings by default, L = 2 has none to decay;
     the decay shrinks W^2."""
-    from layersweep.estimator import DEEP_HIDDEN_DECAY
-
     X, y, _, _ = problem
     deep = small(hidden_layer_sizes=(16, 12), epochs=0, greedy_epochs=0).fit(X, y)
-    assert deep.trainer_.rates.decay == [0.0, DEEP_HIDDEN_DECAY, 0.0]
+    assert deep.trainer_.rates.decay == [0.0, 0.5, 0.0]
     assert small(epochs=0).fit(X, y).trainer_.rates.decay is None
     assert small(hidden_layer_sizes=(16, 12), epochs=0, hidden_decay=0).fit(
         X, y).trainer_.rates.decay is None
@@ -157,18 +162,14 @@ def test_hidden_couplings_and_error_driven(problem):
     """By default every deep net learns its hidden-hidden couplings from below at 2δJ/3,
     warmed up, with a quarter of the lower blocks' reads error-driven; the inner couplings
     (at δJ/6) come with neither; L = 2 refuses error-driven reads (it has no lower block)."""
-    from layersweep.estimator import DEEP_ERROR_DRIVEN
-    from layersweep.rules import UPPER_WARMUP
-
     X, y, _, _ = problem
     for hidden, rates in (((16, 12, 8), [0.005, 0.002, 0.002, 0.0015]),
                           ((16, 12), [0.005, 0.002, 0.0015])):
         trainer = small(hidden_layer_sizes=hidden, epochs=0, greedy_epochs=0,
                         lr_W=(0.01, 0.003)).fit(X, y).trainer_
-        assert (trainer.sweep.hidden_couplings, trainer.sweep.error_driven) == (
-            "upper", DEEP_ERROR_DRIVEN)
+        assert (trainer.sweep.hidden_couplings, trainer.sweep.error_driven) == ("upper", 0.25)
         assert trainer.rates.W == pytest.approx(rates)
-        assert trainer.rates.warmup == UPPER_WARMUP == (0.1, 0.3, 0.6)
+        assert trainer.rates.warmup == (0.1, 0.3, 0.6)
         # the top block's reads from reference states with two hidden layers, none with more
         assert trainer.sweep.start == ("top-reference" if len(hidden) == 2 else "random")
     free_above = small(hidden_layer_sizes=(16, 12, 8), epochs=0, frozen_above="free").fit(X, y)
@@ -241,7 +242,7 @@ def test_a_lost_class_is_warned_about_with_the_remedy_for_inner_couplings(proble
                   hidden_couplings="inner").fit(X, y)
     assert model.history_[-1]["worst_recall"] > 0.5
     net = model.trainer_.net
-    model.trainer_.rates = LearningRates.broadcast(0.0, 0.0, net.depth)
+    model.trainer_.rates = LearningRates([0.0] * net.depth, [0.0] * net.depth)
     net.b[net.depth][4:6] = -50.0  # class 2's group (redundancy 2)
     with pytest.warns(LostClassWarning, match=r"predicts class 2 for 0\.0% .*"
                                               r"the default hidden_couplings='upper'"):

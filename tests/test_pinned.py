@@ -40,8 +40,8 @@ def test_the_paper_net_trains_to_the_pinned_parameters(digits):
 def test_a_deep_net_with_a_greedy_stage_trains_to_the_pinned_parameters(digits):
     """784-64-32-40, defaults: one greedy epoch, then two deep ones inside the warm-up, with
     top-reference starts, error-driven reads, hidden decay and averaging."""
-    model = LayerSweepClassifier(hidden_layer_sizes=(64, 32), greedy_epochs=1, epochs=3,
-                                 random_state=0).fit(digits.X, digits.y)
+    model = LayerSweepClassifier(hidden_layer_sizes=(64, 32), epochs=3, random_state=0,
+                                 recipe=dict(greedy_epochs=1)).fit(digits.X, digits.y)
     assert digest(model) == "47f117c5e3c02f34e4d352276c9c47652453a6feebb04140c77b6b3b172b6aab"
 
 

@@ -21,6 +21,8 @@ from layersweep.exceptions import SchedulerError
 from layersweep.scheduler import LocalScheduler
 from layersweep.train import Trainer, error_rate, shard_task
 
+from conftest import classifier
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -55,7 +57,7 @@ def fit_until(params: dict, d, evals: dict, path, stop_at: int) -> dict:
             raise Stop
 
     with pytest.raises(Stop):
-        LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals, on_step=on_step)
+        classifier(**params).fit(d.X, d.y, eval_sets=evals, on_step=on_step)
     return checkpoint.load(path)
 
 
@@ -66,14 +68,14 @@ def test_stop_mid_epoch_and_resume_is_bit_identical(sampler, tmp_path):
     params = dict(hidden_layer_sizes=(6,), redundancy=2, reads=3, sweeps=8, batch_size=2,
                   sampler=sampler, epochs=2, random_state=7)
     evals = {"test": (test.X, test.y)}
-    straight = LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals)
+    straight = classifier(**params).fit(d.X, d.y, eval_sets=evals)
 
     path = tmp_path / "run.h5"
     # 18 updates per epoch: stop at update 6 of epoch 2, saved at 20
     saved = fit_until(params, d, evals, path, stop_at=18 + 6)
     assert (saved["state"]["epoch"], saved["state"]["position"], saved["state"]["steps"]) \
         == (1, 4, 20)
-    resumed = LayerSweepClassifier(**params).restore_checkpoint(path)
+    resumed = classifier(**params).restore_checkpoint(path)
     resumed.train_to(d.X, d.y, 2, eval_sets=evals)
     assert_same_parameters(straight.network_, resumed.network_)
     assert same_run(straight.history_, resumed.history_)
@@ -90,14 +92,14 @@ def test_a_greedy_start_resumes_bit_identically_inside_and_after_its_stage(stop_
     params = dict(hidden_layer_sizes=(6, 5), redundancy=2, reads=3, sweeps=8, batch_size=2,
                   greedy_epochs=2, epochs=3, random_state=7)
     evals = {"test": (test.X, test.y)}
-    straight = LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets=evals)
+    straight = classifier(**params).fit(d.X, d.y, eval_sets=evals)
     assert [row.get("greedy", 0) for row in straight.history_] == [1, 1, 0]
     assert straight.trainer_.stage is None
 
     path = tmp_path / "run.h5"
     saved = fit_until(params, d, evals, path, stop_at)
     assert (saved["state"]["stage"] is not None) == (saved["state"]["epoch"] < 2)
-    resumed = LayerSweepClassifier(**params).restore_checkpoint(path)
+    resumed = classifier(**params).restore_checkpoint(path)
     resumed.train_to(d.X, d.y, 3, eval_sets=evals)
     assert_same_parameters(straight.network_, resumed.network_)  # the averaged parameters
     assert_same_parameters(straight.trainer_.net, resumed.trainer_.net)
@@ -108,16 +110,16 @@ def test_a_greedy_start_resumes_bit_identically_inside_and_after_its_stage(stop_
 
 def test_evaluation_does_not_touch_the_training_generator():
     d = datasets.synthetic(n=30, features=10, classes=2, seed=4)
-    model = LayerSweepClassifier(hidden_layer_sizes=(6,), redundancy=2, reads=3, sweeps=8,
-                                 epochs=1, random_state=1).fit(d.X, d.y)
+    model = LayerSweepClassifier(hidden_layer_sizes=(6,), redundancy=2, sweeps=8, epochs=1,
+                                 random_state=1, recipe=dict(reads=3)).fit(d.X, d.y)
     before = model.trainer_.rng.bit_generator.state
     error_rate(model.network_, d.X, d.y)
     model.score(d.X, d.y)
     assert model.trainer_.rng.bit_generator.state == before
     params = dict(hidden_layer_sizes=(6,), redundancy=2, reads=3, sweeps=8, epochs=2,
                   random_state=1)
-    with_eval = LayerSweepClassifier(**params).fit(d.X, d.y, eval_sets={"t": (d.X, d.y)})
-    without = LayerSweepClassifier(**params).fit(d.X, d.y)
+    with_eval = classifier(**params).fit(d.X, d.y, eval_sets={"t": (d.X, d.y)})
+    without = classifier(**params).fit(d.X, d.y)
     assert_same_parameters(with_eval.network_, without.network_)
 
 

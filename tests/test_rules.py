@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from layersweep.exceptions import ArchitectureError
 from layersweep.network import Network
 from layersweep.rules import LearningRates, apply_gradients, block_gradients
 
@@ -73,53 +72,13 @@ def test_the_update_lowers_the_nudged_energy_relative_to_the_free_state():
     free = [None, rng.choice([-1.0, 1.0], (1, 4)).astype(np.float32), net.targets([1])]
     before = net.energy(nudged, x) - net.energy(free, x)
     g = block_gradients(1, x, (nudged[1], nudged[2]), (free[1][:, None], free[2][:, None]))
-    apply_gradients(net, g, LearningRates.broadcast(0.01, 0.01, 2))
+    apply_gradients(net, g, LearningRates([0.01] * 2, [0.01] * 2))
     assert (net.energy(nudged, x) - net.energy(free, x))[0] < before[0]
 
 
-def test_learning_rates_per_group():
-    rates = LearningRates.broadcast([0.1, 0.2], 0.3, 2)
-    assert rates.W == [0.1, 0.2] and rates.b == [0.3, 0.3]
-    # two values are the shallow net's (δW, δJ): a deep net scales them per layer
-    assert LearningRates.broadcast([0.1, 0.6], 0.3, 4).W == pytest.approx([0.05, 0.1, 0.1, 0.3])
-    # a hidden-hidden coupling learnt from below (error-driven) takes 2/3 of δJ, not 1/6
-    assert LearningRates.broadcast([0.1, 0.6], 0.3, 4, hidden_couplings="upper").W == \
-        pytest.approx([0.05, 0.4, 0.4, 0.3])
-    with pytest.raises(ArchitectureError, match="hidden_couplings must be one of"):
-        LearningRates.broadcast(0.1, 0.1, 3, hidden_couplings="lower")
-    assert LearningRates.broadcast([0.1, 0.2, 0.2, 0.3], 0.3, 4).W == [0.1, 0.2, 0.2, 0.3]
-    with pytest.raises(ArchitectureError, match="1, 2 .* or 2"):
-        LearningRates.broadcast([0.1, 0.2, 0.3], 0.1, 2)
-    with pytest.raises(ArchitectureError, match="or 4 \\(one per coupling layer\\)"):
-        LearningRates.broadcast([0.1, 0.2, 0.3], 0.1, 4)
-    with pytest.raises(ArchitectureError, match="finite"):
-        LearningRates.broadcast(float("nan"), 0.1, 2)
-
-
-def test_greedy_stage_rates():
-    """The shallow stage runs at the two rates a user gives, or the first and last of a
-    per-layer list."""
-    assert LearningRates.shallow([0.01, 0.003], 0.02) == LearningRates([0.01, 0.003], [0.02, 0.02])
-    assert LearningRates.shallow([0.1, 0.2, 0.3], [0.4, 0.5, 0.6]).W == [0.1, 0.3]
-    with pytest.raises(ArchitectureError, match="lr_b learning rates must be finite"):
-        LearningRates.shallow(0.1, -1.0)
-
-
-def test_hidden_decay_only_on_hidden_to_hidden_couplings():
-    rates = LearningRates.broadcast(0.1, 0.2, 4, hidden_decay=0.5)
-    assert rates.decay == [0.0, 0.5, 0.5, 0.0]
-    assert LearningRates.broadcast(0.1, 0.2, 2, hidden_decay=0.5).decay is None  # none to decay
-    assert LearningRates.broadcast(0.1, 0.2, 3).decay is None
-    assert rates.scaled(0.5).W == pytest.approx([0.05, 0.05, 0.05, 0.05])
-    assert rates.scaled(0.5).decay == rates.decay
-    for bad in (-0.1, float("nan"), "much", True):
-        with pytest.raises(ArchitectureError, match="hidden_decay must be a finite number"):
-            LearningRates.broadcast(0.1, 0.2, 3, hidden_decay=bad)
-
-
 def test_the_warm_up_scales_the_hidden_to_hidden_rates_of_the_first_deep_epochs():
-    rates = LearningRates.broadcast([0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], 4,
-                                    hidden_decay=0.5, hidden_warmup=(0.1, 0.5))
+    rates = LearningRates([0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [0.0, 0.5, 0.5, 0.0],
+                          (0.1, 0.5))
     first, second = rates.at(0), rates.at(1)
     assert first.W == pytest.approx([0.1, 0.02, 0.03, 0.4])
     assert first.b == pytest.approx([0.5, 0.06, 0.07, 0.8])
@@ -127,9 +86,8 @@ def test_the_warm_up_scales_the_hidden_to_hidden_rates_of_the_first_deep_epochs(
     assert first.decay == rates.decay and first.warmup == ()
     assert rates.at(2) is rates and rates.at(-1) is rates
     assert rates.scaled(2.0).warmup == (0.1, 0.5)
-    assert LearningRates.broadcast(0.1, 0.2, 3).warmup == ()
-    with pytest.raises(ArchitectureError, match="needs a deep net"):
-        LearningRates.broadcast(0.1, 0.2, 2, hidden_warmup=(0.5,))
+    assert rates.scaled(0.5).W == pytest.approx([0.05, 0.1, 0.15, 0.2])
+    assert rates.scaled(0.5).decay == rates.decay
 
 
 def test_hidden_decay_update_by_hand():
@@ -138,7 +96,7 @@ def test_hidden_decay_update_by_hand():
     before = {k: v.copy() for k, v in net.parameters().items()}
     grads = {f"W{l}": np.ones_like(net.W[l], dtype=np.float64) for l in (1, 2, 3)}
     grads.update({f"b{l}": np.ones_like(net.b[l], dtype=np.float64) for l in (1, 2, 3)})
-    apply_gradients(net, grads, LearningRates.broadcast(0.1, 0.1, 3, hidden_decay=2.0))
+    apply_gradients(net, grads, LearningRates([0.1] * 3, [0.1] * 3, [0.0, 2.0, 0.0]))
     np.testing.assert_allclose(net.W[2], before["W2"] + 0.1 * (1.0 - 2.0 * before["W2"]),
                                rtol=1e-6)
     for name in ("W1", "W3", "b1", "b2", "b3"):

@@ -15,9 +15,11 @@ from layersweep.embedding import EmbeddingCache, _checkout_store, tile_embedding
 from layersweep.exceptions import SamplerError
 from layersweep.samplers import QPUBlockSampler, make_sampler
 from layersweep.samplers.mock import MockQPUSampler, mock_from_spec
-from layersweep.samplers.qpu import (PUBLISHED_TIMING, TiledEmbeddingComposite, access_time,
-                                     estimate_run, pack_problems, parse_solver, readout_time,
-                                     reverse_schedule)
+from layersweep.cost import estimate_run
+from layersweep.samplers.cloud import parse_solver
+from layersweep.samplers.composite import TiledEmbeddingComposite
+from layersweep.samplers.timing import (PUBLISHED_TIMING, access_time, pack_problems,
+                                        readout_time, reverse_schedule)
 from layersweep.topology import target_from_sampler
 
 
@@ -62,14 +64,23 @@ def test_access_time_model_follows_published_figures():
 
 
 def test_estimate_compares_tiled_and_untiled(cache):
-    est = estimate_run([784, 120, 40], images=100, epochs=2, reads=20, batch_size=10,
-                       topology="pegasus:16", cache=cache)
-    rows = {(s["strategy"].split()[0], s["tiles"]): s for s in est["strategies"]}
-    tiled, untiled = rows[("reverse", 4)], rows[("reverse", 1)]
+    from layersweep import LayerSweepClassifier, data
+
+    train = data.split(data.load("mnist5k"), 100, 0)["train"]
+
+    def estimate(**recipe):
+        model = LayerSweepClassifier(epochs=2, random_state=0, recipe=dict(reads=20, **recipe))
+        result = estimate_run(model, train.X, train.y, topology="pegasus:16", cache=cache)
+        return {s["strategy"]: s for s in result["strategies"]}, result["plan"]
+
+    rows, plan = estimate()
+    assert plan["blocks"] == [{"shape": [120, 40], "copies": 4, "qubits_per_copy": 906}]
+    tiled, untiled = rows["tiled"]["stages"][0], rows["one problem per call"]["stages"][0]
     assert untiled["problems_per_epoch"] == 900 == untiled["calls_per_epoch"]
     assert tiled["calls_per_epoch"] == 10 * 23  # 90 problems per minibatch, 4 per call
-    assert tiled["seconds"] < untiled["seconds"] / 3
-    assert rows[("forward", 4)]["calls_per_epoch"] == 10 * 3
+    assert rows["tiled"]["seconds"] < rows["one problem per call"]["seconds"] / 3
+    forward, _ = estimate(start="random")
+    assert forward["tiled"]["stages"][0]["calls_per_epoch"] == 10 * 3
 
 
 def test_parse_solver_forms():
@@ -270,8 +281,8 @@ def test_tally_reaches_the_history(cache):
 
     d = data.synthetic(n=40, features=16, classes=2, noise=0.1, seed=0)
     sampler = QPUBlockSampler(MockQPUSampler("pegasus", [4]), cache=cache)
-    model = LayerSweepClassifier(hidden_layer_sizes=(8,), redundancy=2, reads=3, epochs=1,
-                                 batch_size=10, sampler=sampler, random_state=0)
+    model = LayerSweepClassifier(hidden_layer_sizes=(8,), redundancy=2, epochs=1, batch_size=10,
+                                 sampler=sampler, random_state=0, recipe=dict(reads=3))
     model.fit(d.X[:20], d.y[:20])
     row = model.history_[-1]
     assert row["qpu_problems"] == 20 * 1  # 2 classes: one wrong class, one reference state
@@ -287,7 +298,8 @@ def test_cli_dry_run_prints_the_estimate_and_trains_nothing(tmp_path, capsys):
                  "--epochs", "2", "--reads", "20", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0 and not out.exists()
-    assert "reverse anneals from reference states" in text and "pegasus:16" in text
+    assert "reverse anneals from the wrong classes' reference states" in text
+    assert "pegasus:16" in text
     code = main(["train", "--sampler", "mock:zephyr:12,4", "--dry-run", "--json"])
     assert '"copies": 5' in capsys.readouterr().out
 
@@ -307,9 +319,8 @@ def test_mock_pegasus_training_learns(tmp_path):
     from layersweep.estimator import LayerSweepClassifier
 
     splits = data.split(data.load("mnist5k"), train_size=40, test_size=0)
-    model = LayerSweepClassifier(reads=2, epochs=1, batch_size=1, lr_W=(0.002, 0.001),
-                                 lr_b=(0.002, 0.001), sampler="mock:pegasus:16",
-                                 random_state=0)
+    model = LayerSweepClassifier(epochs=1, batch_size=1, sampler="mock:pegasus:16", random_state=0,
+                                 recipe=dict(reads=2, lr_W=(0.002, 0.001), lr_b=(0.002, 0.001)))
     model.fit(splits["train"].X, splits["train"].y)
     row = model.history_[-1]
     assert row["qpu_problems"] == 40 * 2 and row["qpu_calls"] == 40

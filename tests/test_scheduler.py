@@ -19,6 +19,8 @@ from layersweep.samplers.annealer import BipartiteAnnealer
 from layersweep.scheduler import DaskScheduler, LocalScheduler, make_scheduler
 from layersweep.train import shard_bounds
 
+from conftest import classifier
+
 # workers unpickle this module's classes by value: they cannot import the tests
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -39,7 +41,7 @@ def digits():
 def fitted(X, y, scheduler, **options):
     params = dict(epochs=1, batch_size=50, shard_size=10, reads=5, sweeps=8, random_state=7)
     params.update(options)
-    return LayerSweepClassifier(scheduler=scheduler, **params).fit(X, y)
+    return classifier(scheduler=scheduler, **params).fit(X, y)
 
 
 def same_run(a, b):
@@ -146,7 +148,7 @@ def test_a_worker_killed_mid_epoch_leaves_the_epoch_exact(cluster, digits, tmp_p
 
     sampler = DyingOnce(flag, sweeps=8, reverse_beta=4.0)
     model = LayerSweepClassifier(scheduler=cluster, sampler=sampler, epochs=1, batch_size=50,
-                                 shard_size=10, reads=5, random_state=7)
+                                 shard_size=10, random_state=7, recipe=dict(reads=5))
     model.fit(digits.X, digits.y, on_step=arm)
     assert not flag.exists()  # a worker did die in update 3
     same_run(local, model)
@@ -161,8 +163,8 @@ def test_work_lost_beyond_repair_raises_and_changes_nothing(digits):
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         with make_scheduler("processes:1") as scheduler:
             model = LayerSweepClassifier(scheduler=scheduler, sampler=AlwaysDying(sweeps=8),
-                                         epochs=1, batch_size=50, shard_size=10, reads=5,
-                                         random_state=7)
+                                         epochs=1, batch_size=50, shard_size=10, random_state=7,
+                                         recipe=dict(reads=5))
             with pytest.raises(SchedulerError, match="lost the work"):
                 model.fit(digits.X, digits.y)
     trainer = model.trainer_

@@ -38,7 +38,7 @@ def test_two_layer_sweep_is_the_shallow_algorithm_bit_for_bit():
     y = rng.integers(0, 3, 30)
     sweep_net = Network.random([12, 8, 6], np.random.default_rng(9), classes=3, redundancy=2)
     shallow_net = sweep_net.copy()
-    rates = LearningRates.broadcast([0.01, 0.02], [0.005, 0.003], 2)
+    rates = LearningRates([0.01, 0.02], [0.005, 0.003])
     sampler = BipartiteAnnealer(sweeps=8)
     rng_a, rng_b = np.random.default_rng(77), np.random.default_rng(77)
     for i in range(30):

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from layersweep import data as datasets
-from layersweep.estimator import (DEEP_AVERAGE, LayerSweepClassifier, check_greedy_epochs,
-                                  default_average)
+from layersweep.estimator import LayerSweepClassifier
 from layersweep.exceptions import ArchitectureError
 from layersweep.network import Network
 from layersweep.rules import LearningRates
@@ -25,7 +24,7 @@ def test_the_greedy_stage_is_the_shallow_algorithm_on_the_deep_nets_input_side()
     upper = [w.copy() for w in deep.W[2:]]
     rates = LearningRates([0.02, 0.01], [0.02, 0.01])
     common = dict(sampler=BipartiteAnnealer(sweeps=8), sweep=SweepConfig(reads=3), batch_size=3)
-    staged = Trainer(deep, rates=LearningRates.broadcast(0.5, 0.5, 3),
+    staged = Trainer(deep, rates=LearningRates([0.5] * 3, [0.5] * 3),
                      rng=np.random.default_rng(9), greedy=2, stage=stage, stage_rates=rates,
                      **common)
     plain = Trainer(shallow, rates=rates, rng=np.random.default_rng(9), **common)
@@ -44,24 +43,18 @@ def test_the_greedy_stage_is_the_shallow_algorithm_on_the_deep_nets_input_side()
     assert not np.array_equal(deep.W[2], upper[0])
 
 
-def test_a_deep_net_starts_greedy_by_default_and_a_shallow_one_never():
-    assert check_greedy_epochs(None, 3) == 5 and check_greedy_epochs(None, 2) == 0
-    assert check_greedy_epochs(0, 4) == 0 and check_greedy_epochs(3, 3) == 3
-    for bad in (-1, 1.5, True, "5"):
-        with pytest.raises(ArchitectureError, match="greedy_epochs must be a non-negative"):
-            check_greedy_epochs(bad, 3)
-    with pytest.raises(ArchitectureError, match="needs a deep net"):
-        check_greedy_epochs(2, 2)
+def test_a_shallow_net_refuses_a_greedy_start():
     d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
     with pytest.raises(ArchitectureError, match="needs a deep net"):
-        LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, greedy_epochs=1).fit(d.X, d.y)
+        LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2,
+                             recipe=dict(greedy_epochs=1)).fit(d.X, d.y)
 
 
 def test_a_greedy_start_does_not_change_the_deep_nets_initial_parameters():
     d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
     params = dict(hidden_layer_sizes=(5, 4), redundancy=2, epochs=0, random_state=3)
-    with_stage = LayerSweepClassifier(greedy_epochs=2, **params).fit(d.X, d.y)
-    without = LayerSweepClassifier(greedy_epochs=0, **params).fit(d.X, d.y)
+    with_stage = LayerSweepClassifier(**params, recipe=dict(greedy_epochs=2)).fit(d.X, d.y)
+    without = LayerSweepClassifier(**params, recipe=dict(greedy_epochs=0)).fit(d.X, d.y)
     for name, value in without.network_.parameters().items():
         assert np.array_equal(with_stage.network_.parameters()[name], value), name
     assert with_stage.trainer_.stage is not None and without.trainer_.stage is None
@@ -80,7 +73,7 @@ def test_a_greedy_start_does_not_change_the_deep_nets_initial_parameters():
 def averaging_trainer(average, greedy=0):
     net = Network.random([10, 6, 5, 4], np.random.default_rng(1), classes=2, redundancy=2)
     return Trainer(net, BipartiteAnnealer(sweeps=8), SweepConfig(reads=3),
-                   LearningRates.broadcast(0.05, 0.05, 3), np.random.default_rng(9),
+                   LearningRates([0.05] * 3, [0.05] * 3), np.random.default_rng(9),
                    batch_size=3, average=average, greedy=greedy,
                    stage=greedy_stage(net, np.random.default_rng(2)) if greedy else None,
                    stage_rates=LearningRates([0.05, 0.05], [0.05, 0.05]) if greedy else None)
@@ -132,7 +125,7 @@ def test_an_epoch_records_a_class_the_network_has_lost():
     it)."""
     d = datasets.synthetic(n=24, features=10, classes=2, seed=3)
     trainer = averaging_trainer(0)
-    trainer.rates = LearningRates.broadcast(0.0, 0.0, 3)
+    trainer.rates = LearningRates([0.0] * 3, [0.0] * 3)
     trainer.net.b[3][2:] = -50.0  # class 1's group (redundancy 2)
     row = trainer.run_epoch(d.X, d.y)
     predicted = predict(trainer.net, d.X)
@@ -141,17 +134,13 @@ def test_an_epoch_records_a_class_the_network_has_lost():
     assert row["train_error"] == np.mean(predicted != d.y)
 
 
-def test_averaging_defaults_on_for_deep_nets_only_and_refuses_bad_values():
-    assert default_average(None, 3) == DEEP_AVERAGE > 0 and default_average(None, 2) == 0
-    assert default_average(0, 3) == 0 and default_average(500, 2) == 500
-    for bad in (-1, 2.5, True, "10"):
-        with pytest.raises(ArchitectureError, match="average must be a non-negative integer"):
-            default_average(bad, 3)
+def test_a_deep_net_predicts_with_averaged_parameters_a_shallow_one_with_its_own():
     d = datasets.synthetic(n=20, features=8, classes=2, seed=1)
-    deep = LayerSweepClassifier(hidden_layer_sizes=(5, 4), redundancy=2, reads=2, sweeps=4,
-                                epochs=1, greedy_epochs=0, random_state=3).fit(d.X, d.y)
+    deep = LayerSweepClassifier(hidden_layer_sizes=(5, 4), redundancy=2, sweeps=4, epochs=1,
+                                random_state=3, recipe=dict(reads=2, greedy_epochs=0)).fit(d.X,
+                                d.y)
     assert deep.network_ is deep.trainer_.averaged is not deep.trainer_.net
     assert deep.score(d.X, d.y) == 1 - error_rate(deep.trainer_.averaged, d.X, d.y)
-    shallow = LayerSweepClassifier(hidden_layer_sizes=(5,), redundancy=2, reads=2, sweeps=4,
-                                   epochs=1, random_state=3).fit(d.X, d.y)
+    shallow = LayerSweepClassifier(hidden_layer_sizes=(5,), redundancy=2, sweeps=4, epochs=1,
+                                   random_state=3, recipe=dict(reads=2)).fit(d.X, d.y)
     assert shallow.network_ is shallow.trainer_.net and shallow.trainer_.averaged is None

@@ -21,7 +21,8 @@ import time
 
 from tqdm import tqdm
 
-from layersweep.embedding import (DEFAULT_TIMEOUT, ENV_VAR, EmbeddingCache, blocks_of,
+from layersweep.recipe import Recipe, resolve
+from layersweep.embedding import (DEFAULT_TIMEOUT, ENV_VAR, EmbeddingCache,
                                   cached_block_embedding, find_block_embedding, with_copies)
 from layersweep.exceptions import BlockTooLargeError, EmbeddingError
 from layersweep.cli.common import count, layers_arg, real, scheduler_arg
@@ -92,7 +93,7 @@ def _fill(cache: EmbeddingCache, args) -> int:
     """Embed every block of ``args.layers`` on every ``args.topology``; report; fail on
     misfits. Cache lookups run here; searches run on ``args.scheduler``; stores run here."""
     targets = [resolve_target(spec) for spec in args.topology]
-    blocks = list(dict.fromkeys(blocks_of(args.layers)))
+    blocks = resolve(Recipe(), args.layers).blocks  # the greedy stage's block too
     jobs = [(target, a, b) for target in targets for a, b in blocks]
     results, misses = {}, []
     for job in jobs:

@@ -99,8 +99,16 @@ def run(args) -> int:
         print(f"older      {', '.join(info['older_checkpoints'])}")
     print("\nconfig")
     width = max((len(k) for k in config), default=0)
-    for key in sorted(config):
+    for key in sorted(set(config) - {"plan"}):
         print(f"  {key.ljust(width)}  {config[key]}")
+    stages = (config.get("plan") or {}).get("stages", [])
+    if stages:
+        print("\nplan")
+        for stage in stages:
+            first, last = stage["epochs"]
+            blocks = ", ".join(f"K({a},{b})" for a, b in stage["blocks"])
+            print(f"  {stage['name']:<7} epochs {first}-{last if last else config.get('epochs')}"
+                  f"  layers {'-'.join(map(str, stage['layers']))}  blocks {blocks}")
     print("\nparameters")
     for name, p in info["parameters"].items():
         print(f"  {name:<4} {'x'.join(map(str, p['shape'])):>10}  {p['dtype']}")

@@ -24,28 +24,16 @@ import time
 
 import numpy as np
 
-from .. import checkpoint
-from ..estimator import (LayerSweepClassifier, check_greedy_epochs, default_average,
-                         default_error_driven, default_hidden_couplings, default_hidden_decay,
-                         default_hidden_warmup, default_start)
+from .. import checkpoint, cost
+from .. import run as runs
+from ..estimator import LayerSweepClassifier
 from ..exceptions import ArchitectureError, CheckpointError, DivergenceError, SchedulerError
 from ..network import check_layers
-from ..samplers import SAMPLERS, is_qpu_spec, make_sampler, qpu
-from ..sweep import STARTS
+from ..recipe import FIELDS
+from ..samplers import SAMPLERS, is_qpu_spec, make_sampler
+from ..samplers.cloud import dry_run_topology
 from .common import (add_data_options, count, emit_json, layers_arg, load_splits, real,
                      scheduler_arg, table)
-
-#: config keys that define a run: changing one on --resume needs --allow-changes
-RUN_OPTIONS = ("layers", "redundancy", "data", "train_size", "test_size", "rule", "reads",
-               "start", "cycles", "sampler", "sweeps", "reverse_beta", "batch_size", "lr_W",
-               "lr_b", "seed", "frozen_above", "init_scale", "max_block_spins", "shard_size",
-               "greedy_epochs", "average", "hidden_decay", "hidden_couplings", "error_driven",
-               "hidden_warmup")
-#: config keys added after format 1 was first written, with the value older files imply
-LATER_OPTIONS = {"shard_size": None, "greedy_epochs": 0, "average": 0, "hidden_decay": 0.0,
-                 "hidden_couplings": "inner", "error_driven": 0.0, "hidden_warmup": []}
-#: argparse destination of each config key, where the names differ
-DEST = {"lr_W": "lr_w"}
 
 
 def _join(values) -> str:
@@ -83,17 +71,10 @@ def add_parser(subparsers):
     p.add_argument("--redundancy", type=count(1), default=d["redundancy"],
                    help="output units per class (default %(default)s)")
     add_data_options(p)
-    p.add_argument("--rule", choices=("qp", "ep"), default=d["rule"],
-                   help="quantum propagation (m samples) or equilibrium propagation (default qp)")
-    p.add_argument("--reads", type=count(1), default=d["reads"],
-                   help="m, free samples per image and block (default 20 for qp, 1 for ep)")
-    p.add_argument("--start", choices=STARTS, default=d["start"],
-                   help="where free samples' anneals start: reference states, random states, "
-                        "or top-reference (the top block's from reference states, the lower "
-                        "blocks' from random ones) (default: reference for 784,120,40, "
-                        "top-reference with two hidden layers, random with more)")
-    p.add_argument("--cycles", type=count(1), default=d["cycles"],
-                   help="cyclic-annealing cycles (default %(default)s)")
+    r = p.add_argument_group("the recipe (how the run trains; see layersweep.recipe.FIELDS)")
+    for field in FIELDS.values():
+        r.add_argument(field.option, dest=field.name, default=None, type=_field_type(field),
+                       choices=field.choices, metavar=field.metavar, help=field.help())
     p.add_argument("--sampler", type=_sampler_name, default=d["sampler"],
                    help="block sampler: numpy (default, the fast CPU annealer), neal, dwave "
                         "(a D-Wave QPU), dwave:SOLVER, or mock:pegasus:16 / mock:zephyr:12,4 "
@@ -116,50 +97,12 @@ def add_parser(subparsers):
     p.add_argument("--reverse-beta", type=real(0, open_low=True), default=d["reverse_beta"],
                    help="inverse temperature, relative to the block's field, at which anneals "
                         "from reference states start (default %(default)s)")
-    p.add_argument("--frozen-above", choices=("reference", "free"), default=d["frozen_above"],
-                   help="deep nets: the frozen value of the layer above a lower block's free "
-                        "samples (default %(default)s)")
-    p.add_argument("--init-scale", default=None,
-                   help="factor per coupling layer on the paper's initialisation, e.g. 1,1,1 "
-                        "(default: the paper's for 784,120,40; 1,0.4,...,0.4,0.5 for a deep net)")
-    p.add_argument("--greedy-epochs", type=count(0), default=d["greedy_epochs"],
-                   help="deep nets: the first N epochs train the shallow net input - first "
-                        "hidden layer - output, then the deep net continues from its input "
-                        "couplings (default 5 for a deep net)")
-    p.add_argument("--average", type=count(0), default=d["average"],
-                   help="predict with the parameters averaged over about N training images "
-                        "(a moving average; 0: the parameters as trained; default 3000 for a "
-                        "deep net, 0 for 784,120,40)")
-    p.add_argument("--hidden-decay", type=real(0), default=d["hidden_decay"],
-                   help="deep nets: weight decay of the hidden-to-hidden couplings, which "
-                        "otherwise keep growing until a class can be lost (default 0.5)")
-    p.add_argument("--hidden-couplings", choices=("inner", "upper"),
-                   default=d["hidden_couplings"],
-                   help="deep nets: the block that learns each hidden-to-hidden coupling: "
-                        "'upper' (default), the block above it, from its frozen layer below, "
-                        "or 'inner', the block of its two layers (the sweep as first written)")
-    p.add_argument("--error-driven", type=real(0, 1), default=d["error_driven"],
-                   help="deep nets: fraction of a lower block's reads with the layer above at "
-                        "the free samples of the block above instead of a wrong class "
-                        "(default 0.25 with 'upper' couplings, 0 with 'inner')")
-    p.add_argument("--hidden-warmup", default=d["hidden_warmup"], metavar="F1,F2,...",
-                   help="deep nets: factors on the hidden-to-hidden couplings' rates in the "
-                        "first deep epochs, or 'none' (default 0.1,0.3,0.6 with 'upper' "
-                        "couplings, none with 'inner')")
     p.add_argument("--max-block-spins", type=count(2), default=d["max_block_spins"],
                    help="the annealer's capacity: refuse a network with a larger block")
     p.add_argument("--epochs", type=count(1), default=d["epochs"],
                    help="epochs in total, also when resuming (default %(default)s)")
     p.add_argument("--batch-size", type=count(1), default=d["batch_size"],
                    help="images per update (default %(default)s; 1 is the paper's online training)")
-    p.add_argument("--lr-w", default=_join(d["lr_W"]),
-                   help="coupling learning rates: one, two (the shallow net's input and "
-                        "output rates; a deep net takes the first x1/2 for W1, the second x1/6 "
-                        "for hidden-hidden couplings (x2/3 when learnt 'upper') and "
-                        "x1/2 for the top) or one per layer "
-                        "(default %(default)s)")
-    p.add_argument("--lr-b", default=_join(d["lr_b"]),
-                   help="bias learning rates, as --lr-w (default %(default)s)")
     p.add_argument("--seed", type=count(0), default=0,
                    help="the run's one seed, an integer >= 0 (default 0)")
     s = p.add_argument_group("scale-out (Dask)")
@@ -195,53 +138,33 @@ def add_parser(subparsers):
     return p
 
 
-def _rates(text: str, name: str) -> list:
-    try:
-        return [float(v) for v in str(text).split(",") if v]
-    except ValueError:
-        raise ArchitectureError(f"{name} must be comma-separated numbers; got {text!r}") from None
+def _field_type(field):
+    """An argparse type for a recipe field: its parse, then its check (a usage error names
+    the option and says what it takes)."""
+    if field.parse is None:
+        return None
 
-
-def _warmup(text):
-    """``--hidden-warmup``: None (the default), 'none' (no warm-up) or comma-separated
-    factors."""
-    if text is None or isinstance(text, (list, tuple)):
-        return text
-    if str(text).strip().lower() == "none":
-        return []
-    try:
-        return [float(v) for v in str(text).split(",")]
-    except ValueError:
-        raise ArchitectureError(f"--hidden-warmup must be comma-separated rate factors in "
-                                f"[0, 1] or 'none'; got {text!r}") from None
+    def parse(text):
+        try:
+            return field.check(field.name, field.parse(text))
+        except (ValueError, ArchitectureError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = field.name
+    return parse
 
 
 def config_from_args(args) -> dict:
-    """The run's configuration as recorded in its run file."""
-    couplings = default_hidden_couplings(args.hidden_couplings, len(args.layers) - 1)
-    return {"layers": args.layers, "redundancy": args.redundancy, "data": args.data,
-            "train_size": args.train_size, "test_size": args.test_size, "rule": args.rule,
-            "reads": args.reads, "start": default_start(args.start, len(args.layers) - 1),
-            "cycles": args.cycles,
-            "frozen_above": args.frozen_above,
-            "init_scale": None if args.init_scale is None else _rates(args.init_scale,
-                                                                     "--init-scale"),
-            "max_block_spins": args.max_block_spins,
-            "greedy_epochs": (args.greedy_epochs if args.greedy_epochs is not None
-                              else check_greedy_epochs(None, len(args.layers) - 1)),
-            "average": default_average(args.average, len(args.layers) - 1),
-            "hidden_decay": default_hidden_decay(args.hidden_decay, len(args.layers) - 1),
-            "hidden_couplings": couplings,
-            "error_driven": default_error_driven(args.error_driven, len(args.layers) - 1,
-                                                 args.frozen_above, couplings),
-            "hidden_warmup": list(default_hidden_warmup(_warmup(args.hidden_warmup),
-                                                        len(args.layers) - 1, couplings)),
-            "sampler": args.sampler, "sweeps": args.sweeps, "reverse_beta": args.reverse_beta,
-            "epochs": args.epochs,
-            "batch_size": args.batch_size, "lr_W": _rates(args.lr_w, "--lr-w"),
-            "lr_b": _rates(args.lr_b, "--lr-b"), "seed": args.seed,
-            "shard_size": args.shard_size, "scheduler": args.scheduler, "solver": args.solver,
-            "s_pause": args.s_pause, "chain_strength": args.chain_strength, "tiles": args.tiles}
+    """The run's configuration as recorded in its run file (the recipe resolved for the
+    architecture: a field left out takes its default for the depth)."""
+    return runs.config(
+        args.layers, args.redundancy, {name: getattr(args, name) for name in FIELDS
+                                       if getattr(args, name) is not None},
+        data=args.data, train_size=args.train_size, test_size=args.test_size,
+        sampler=args.sampler, sweeps=args.sweeps, reverse_beta=args.reverse_beta,
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+        max_block_spins=args.max_block_spins, shard_size=args.shard_size,
+        scheduler=args.scheduler, solver=args.solver, s_pause=args.s_pause,
+        chain_strength=args.chain_strength, tiles=args.tiles)
 
 
 def _sampler(config: dict):
@@ -255,19 +178,7 @@ def _sampler(config: dict):
 
 
 def model_from_config(config: dict, verbose: bool) -> LayerSweepClassifier:
-    return LayerSweepClassifier(
-        hidden_layer_sizes=tuple(config["layers"][1:-1]), redundancy=config["redundancy"],
-        rule=config["rule"], reads=config["reads"], start=config["start"],
-        cycles=config["cycles"], sampler=_sampler(config), sweeps=config["sweeps"],
-        reverse_beta=config["reverse_beta"], frozen_above=config["frozen_above"],
-        init_scale=config["init_scale"], greedy_epochs=config["greedy_epochs"],
-        average=config["average"], hidden_decay=config["hidden_decay"],
-        hidden_couplings=config["hidden_couplings"], error_driven=config["error_driven"],
-        hidden_warmup=config["hidden_warmup"], max_block_spins=config["max_block_spins"],
-        epochs=config["epochs"], batch_size=config["batch_size"], lr_W=config["lr_W"],
-        lr_b=config["lr_b"], shard_size=config.get("shard_size"),
-        scheduler=config.get("scheduler", "local"), random_state=config["seed"],
-        verbose=verbose)
+    return runs.estimator(config, sampler=_sampler(config), verbose=verbose)
 
 
 COLUMNS = [("epoch", "epoch", "{:d}"), ("train_error", "train err", "{:.3f}"),
@@ -276,10 +187,6 @@ COLUMNS = [("epoch", "epoch", "{:d}"), ("train_error", "train err", "{:.3f}"),
            ("seconds", "seconds", "{:.1f}")]
 #: the column that marks a greedy start's epochs (the shallow stage's figures)
 GREEDY_COLUMN = ("greedy", "stage", "shallow")
-
-
-def _option(key: str) -> str:
-    return "--" + DEST.get(key, key).replace("_", "-")
 
 
 def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
@@ -293,47 +200,24 @@ def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
 def _resume_config(args, saved: dict) -> tuple[dict, dict]:
     """The resumed run's config and ``{key: (in the file, given)}`` for every run-defining
     option given on the command line with another value than the file's."""
-    config = {**LATER_OPTIONS, **saved["config"]}
-    if "greedy_epochs" not in saved["config"] and len(config.get("layers", ())) > 3:
-        # written when two rates meant (W^1, every other coupling) for a deep net too
-        for key in ("lr_W", "lr_b"):
-            if len(config[key]) == 2:
-                config[key] = config[key][:1] + config[key][1:] * (len(config["layers"]) - 2)
-    missing = [k for k in RUN_OPTIONS if k not in config]
-    if missing:
-        raise CheckpointError(f"{args.resume!r} was not written by `layersweep train` (its "
-                              f"config lacks {', '.join(missing)}); it cannot be resumed here")
+    config = runs.migrate(saved["config"], args.resume)
     given = getattr(args, "given", set())
+    for key in ("layers", "redundancy"):  # the given options are resolved for the run's net
+        if key not in given:
+            setattr(args, key, config[key])
     fresh = config_from_args(args)
-    changes = {}
-    for key in RUN_OPTIONS:
-        if DEST.get(key, key) in given and _same(fresh[key], config[key]) is False:
-            changes[key] = (config[key], fresh[key])
+    changes = runs.changes(config, fresh, given)
     if changes and not args.allow_changes:
-        listed = "; ".join(f"{_option(k)} {_show(new)} (the file has {_show(old)})"
-                           for k, (old, new) in changes.items())
-        raise CheckpointError(
-            f"{args.resume!r} was trained with other options: {listed}. Drop them to continue "
-            f"the run as it was, or pass --allow-changes to change them")
-    for key, (_, new) in changes.items():
-        config[key] = new
+        runs.refuse_changes(args.resume, changes)
+    if changes:  # the recipe is resolved anew from the changed options
+        fields = {name: (fresh if name in changes else config)[name] for name in FIELDS}
+        config.update(runs.config(config["layers"], config["redundancy"], fields,
+                                  epochs=config["epochs"]))
+        config.update({k: new for k, (_, new) in changes.items() if k not in FIELDS})
     if "epochs" in given:
         config["epochs"] = args.epochs
     config["scheduler"] = args.scheduler  # where the work runs never changes the numbers
     return config, changes
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return list(a) == list(b) if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) \
-            else False
-    return a == b
-
-
-def _show(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return _join(value) if value else "none"
-    return str(value)
 
 
 class _StopRequest:
@@ -510,7 +394,7 @@ def _train(args, config: dict, saved, changes: dict, out: str) -> int:
             _report_stop(None, out, hint, model, config, len(train))
             return 130
         except DivergenceError as exc:
-            rates = " ".join(f"{_option(k)} {_join(f'{r / 10:g}' for r in config[k])}"
+            rates = " ".join(f"{runs.option(k)} {_join(f'{r / 10:g}' for r in config[k])}"
                              for k in ("lr_W", "lr_b"))
             raise DivergenceError(f"{exc}. {_last_checkpoint(out, progress['written'])}"
                                   + (f"; resume it at lower rates with: layersweep train "
@@ -554,17 +438,21 @@ def _last_checkpoint(out: str, written: bool) -> str:
 
 
 def _dry_run(config: dict, as_json: bool) -> int:
-    """Print the QPU cost of the planned run (nothing is sent, nothing is trained)."""
-    sizes = config["layers"]
-    ep = config["rule"] == "ep"  # EP: one read from a random start (as the estimator does)
-    estimate = qpu.estimate_run(
-        sizes, config["train_size"], config["epochs"], 1 if ep else config["reads"] or 20,
-        config["batch_size"], "random" if ep else config["start"], config["cycles"],
-        config["frozen_above"],
-        sizes[-1] // max(config["redundancy"], 1),
-        qpu.dry_run_topology(config["sampler"], config.get("solver")), config.get("tiles"),
+    """Print the QPU cost of the planned run (nothing is sent, nothing is trained): one epoch
+    of each stage driven through the real training step against a counting sampler."""
+    sizes, redundancy = config["layers"], config["redundancy"]
+    classes = sizes[-1] // max(redundancy, 1)
+    check_layers(sizes, classes, redundancy)
+    train = load_splits(config["data"], config["train_size"], config["test_size"],
+                        classes)["train"]
+    if train.X.shape[1] != sizes[0]:
+        raise ArchitectureError(f"the input layer has {sizes[0]} units but the data has "
+                                f"{train.X.shape[1]} features: change --layers")
+    estimate = cost.estimate_run(
+        runs.estimator(config, sampler="numpy"), train.X, train.y,
+        dry_run_topology(config["sampler"], config.get("solver")), config.get("tiles"),
         s_pause=config.get("s_pause") or 0.7)
-    emit_json(estimate) if as_json else print(qpu.format_estimate(estimate))
+    emit_json(estimate) if as_json else print(cost.format_estimate(estimate))
     return 0
 
 

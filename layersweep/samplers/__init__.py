@@ -35,7 +35,7 @@ def make_sampler(spec="numpy", **schedule) -> BlockSampler:
 
     Names: ``"numpy"``, ``"neal"`` (``schedule``: ``sweeps``, ``beta_range``,
     ``reverse_beta``); ``"dwave"`` or ``"dwave:<solver>"`` (a name, ``zephyr``/``pegasus``, or
-    ``key=value`` filters; see :func:`~layersweep.samplers.qpu.parse_solver`) and
+    ``key=value`` filters; see :func:`~layersweep.samplers.cloud.parse_solver`) and
     ``"mock:pegasus:16"`` / ``"mock:zephyr:12,4"``, whose ``schedule`` is
     :class:`QPUBlockSampler`'s keyword arguments plus ``solver`` (the CPU schedule keys are
     ignored). A ``dimod.Sampler`` with a QPU's structure (``DWaveSampler``, ``MockDWaveSampler``)
@@ -57,7 +57,7 @@ def make_sampler(spec="numpy", **schedule) -> BlockSampler:
             from .mock import mock_from_spec
 
             return QPUBlockSampler(mock_from_spec(rest), **options)
-        from .qpu import connect
+        from .cloud import connect
 
         return QPUBlockSampler(connect(solver or rest or None), **options)
     raise SamplerError(

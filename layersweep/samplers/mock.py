@@ -20,7 +20,7 @@ driven by the anneal schedule:
   (``reinitialize_state=True``; with False each read continues from the previous one), forward
   anneals from random states.
 * **timing** comes from D-Wave's published timing model
-  (:func:`layersweep.samplers.qpu.access_time`), so the cost accounting sees plausible figures.
+  (:func:`layersweep.samplers.timing.access_time`), so the cost accounting sees plausible figures.
 * ``seed`` is accepted (a real QPU has none) so that mock runs are reproducible.
 
 Parameters a QPU accepts but the mock cannot honour (anneal offsets, flux biases, ...) are
@@ -37,7 +37,7 @@ import numpy as np
 from dwave.system.testing import MockDWaveSampler
 
 from ..exceptions import SamplerError
-from .qpu import PUBLISHED_TIMING, access_time
+from .timing import PUBLISHED_TIMING, access_time
 
 __all__ = ["MockQPUSampler", "mock_from_spec"]
 
