@@ -18,7 +18,8 @@ import pytest
 from layersweep import checkpoint
 from layersweep import data as datasets
 from layersweep.cli import main
-from layersweep.embedding import EmbeddingCache, _checksum, _checkout_store, block_embedding
+from layersweep.embedding import EmbeddingCache, block_embedding
+from layersweep.embedding.cache import _checkout_store, _checksum
 from layersweep.estimator import LayerSweepClassifier
 from layersweep.exceptions import ArchitectureError, DivergenceError, ResourceError
 from layersweep.topology import parse_topology

@@ -12,6 +12,7 @@ import pytest
 from minorminer.utils import verify_embedding as mm_verify
 
 import layersweep.embedding as embedding
+from layersweep.embedding import cache as cache_module, find, tiles
 from layersweep.embedding import (EmbeddingCache, block_embedding, check_fits,
                                   find_block_embedding, tile_embeddings)
 from layersweep.exceptions import (ArchitectureError, BlockTooLargeError, CacheError,
@@ -92,13 +93,13 @@ def test_bad_seed(seed):
 
 
 def test_too_large_refused_by_counting_without_a_search(monkeypatch):
-    monkeypatch.setattr(embedding.minorminer, "find_embedding", _no_search)
+    monkeypatch.setattr(find.minorminer, "find_embedding", _no_search)
     with pytest.raises(BlockTooLargeError, match=r"largest K\(n,1000\)|K\(1,1000\)"):
         check_fits(1000, 1000, "zephyr:4")
 
 
 def test_too_large_refused_before_find_embedding(monkeypatch, cache):
-    monkeypatch.setattr(embedding.minorminer, "find_embedding", _no_search)
+    monkeypatch.setattr(find.minorminer, "find_embedding", _no_search)
     with pytest.raises(BlockTooLargeError, match=r"K\(60,60\) does not fit.*largest K\(n,60\)"
                                                  r" that fits is K\(\d+,60\)"):
         block_embedding(60, 60, "zephyr:4", cache=cache)
@@ -161,7 +162,7 @@ def test_a_checkout_reads_its_committed_store_and_writes_the_users_cache(monkeyp
 def test_default_cache_when_installed(monkeypatch, tmp_path):
     """From a wheel: per-user cache first, then <prefix>/share/layersweep/embeddings."""
     monkeypatch.delenv(embedding.ENV_VAR)
-    monkeypatch.setattr(embedding, "_checkout_store", lambda: None)
+    monkeypatch.setattr(cache_module, "_checkout_store", lambda: None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     share = tmp_path / "prefix" / "share" / "layersweep" / "embeddings"
     share.mkdir(parents=True)
@@ -246,7 +247,7 @@ def test_entry_of_other_working_graph_is_reverified(cache, monkeypatch):
     used = {q for c in emb.chains.values() for q in c}
     spare = next(q for q in ideal.graph if q not in used)
     damaged = ideal.without([spare])
-    monkeypatch.setattr(embedding, "_search", _no_search)
+    monkeypatch.setattr(find, "_search", _no_search)
     adopted = block_embedding(24, 8, damaged, cache=cache)
     assert adopted.fingerprint == damaged.fingerprint
     assert adopted.origin.startswith("re-verified")
@@ -269,7 +270,7 @@ def test_cached_lookup_reads_the_entry_and_never_searches(cache, monkeypatch):
     committed = next(STORE.glob("pegasus16-*-K120x40.json"))
     cache.path.mkdir(parents=True)
     shutil.copy(committed, cache.path / committed.name)
-    monkeypatch.setattr(embedding, "_search", _no_search)
+    monkeypatch.setattr(find, "_search", _no_search)
     target = parse_topology("pegasus:16")
     hit = block_embedding(120, 40, target, cache=cache)
     assert hit.source == str(cache.path / committed.name)
@@ -278,7 +279,8 @@ def test_cached_lookup_reads_the_entry_and_never_searches(cache, monkeypatch):
 
 _WRITER = """
 import json, sys
-from layersweep.embedding import EmbeddingCache, _from_json
+from layersweep.embedding import EmbeddingCache
+from layersweep.embedding.cache import _from_json
 from pathlib import Path
 doc = json.loads(Path(sys.argv[2]).read_text())
 cache = EmbeddingCache(sys.argv[1])
@@ -294,7 +296,7 @@ def test_concurrent_writers_leave_a_valid_cache(tmp_path, cache):
     docs = []
     for k, e in enumerate([emb, find_block_embedding(16, 8, target)]):
         path = tmp_path / f"entry{k}.json"
-        path.write_text(json.dumps(embedding._to_json(e)))
+        path.write_text(json.dumps(cache_module._to_json(e)))
         docs.append(path)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(cache.path), str(docs[k % 2]),
@@ -322,7 +324,7 @@ def test_tiles_are_disjoint_and_cached(cache, monkeypatch):
     assert len(copies) == 3
     _assert_disjoint_copies(copies, 24, 8, target)
     assert copies[0] == block_embedding(24, 8, target, cache=cache).chains
-    monkeypatch.setattr(embedding, "_search_copy", _no_search)
+    monkeypatch.setattr(tiles, "_search_copy", _no_search)
     assert tile_embeddings(24, 8, target, 3, cache=cache) == copies
     assert tile_embeddings(24, 8, target, 2, cache=cache) == copies[:2]
 
@@ -354,7 +356,7 @@ def test_overlapping_tiles_refused():
     target = parse_topology("zephyr:2")
     emb = find_block_embedding(4, 4, target)
     with pytest.raises(EmbeddingError, match="ChainOverlapError"):
-        embedding._verify_copies([emb.chains, emb.chains], 4, 4, target)
+        find._verify_copies([emb.chains, emb.chains], 4, 4, target)
 
 
 @pytest.mark.slow
@@ -409,7 +411,7 @@ def test_committed_embedding_verifies(path):
     assert entry.fingerprint == target.fingerprint
     assert path.name == EmbeddingCache(STORE).filename(entry.a, entry.b, target)
     mm_verify(entry.chains, nx.complete_bipartite_graph(entry.a, entry.b), target.graph)
-    embedding._verify_copies(entry.copies, entry.a, entry.b, target)
+    find._verify_copies(entry.copies, entry.a, entry.b, target)
 
 
 @pytest.mark.parametrize("spec, qubits, chain", [("pegasus:16", 906, 11),

@@ -11,7 +11,8 @@ from dwave.system import FixedEmbeddingComposite, ParallelEmbeddingComposite
 from dwave.system.testing import MockDWaveSampler
 
 from layersweep.blocks import BlockProblem, descend
-from layersweep.embedding import EmbeddingCache, _checkout_store, tile_embeddings
+from layersweep.embedding import EmbeddingCache, tile_embeddings
+from layersweep.embedding.cache import _checkout_store
 from layersweep.exceptions import SamplerError
 from layersweep.samplers import QPUBlockSampler, make_sampler
 from layersweep.samplers.mock import MockQPUSampler, mock_from_spec

@@ -171,7 +171,8 @@ class QPUBlockSampler(BlockSampler):
         """The composite of block K(a, b): cached tiles, re-verified on the working graph."""
         if (a, b) in self._blocks:
             return self._blocks[(a, b)]
-        from ..embedding import EmbeddingCache, _verify_copies, tile_embeddings
+        from ..embedding import EmbeddingCache, tile_embeddings
+        from ..embedding.find import _verify_copies
         from ..topology import target_from_sampler
 
         if self._target is None:
