@@ -135,7 +135,8 @@ class LayerSweepClassifier:
         plan = self.plan(n_features, n_classes)
         plan.check_capacity(self.max_block_spins)
         sizes, recipe = list(plan.sizes), plan.recipe
-        check_memory(sizes, int(self.batch_size), recipe.reads)
+        check_memory(sizes, int(self.batch_size), recipe.reads,
+                     self.sweeps if isinstance(self.sweeps, int) else 0)
         rng = np.random.default_rng(self.random_state)
         net = Network.random(sizes, rng, classes=n_classes, redundancy=int(self.redundancy),
                              init_scale=recipe.init_scale)
@@ -338,17 +339,19 @@ PARAM_CHECKS = {
 }
 
 
-def check_memory(sizes, batch_size: int, reads: int, available: int | None = None) -> None:
+def check_memory(sizes, batch_size: int, reads: int, sweeps: int = 0,
+                 available: int | None = None) -> None:
     """Refuse, before anything is allocated, a run whose arrays cannot fit in memory
     (``available`` bytes; default: this machine's physical memory), with the memory it would
     need (:func:`~layersweep.train.memory_needed`)."""
-    needed = memory_needed(sizes, batch_size, reads)
+    needed = memory_needed(sizes, batch_size, reads, sweeps)
     available = physical_memory() if available is None else available
     if available and needed > available:
         raise ResourceError(
             f"layers {','.join(map(str, sizes))} with {reads} reads of {batch_size} images per "
-            f"update need about {_gib(needed)} of memory for their arrays; this machine has "
-            f"{_gib(available)}: use narrower layers, fewer reads or a smaller batch")
+            f"update{f' and {sweeps} sweeps' if sweeps else ''} need about {_gib(needed)} of "
+            f"memory for their arrays; this machine has {_gib(available)}: use narrower layers, "
+            f"fewer reads or sweeps, or a smaller batch")
 
 
 def _gib(n: int) -> str:

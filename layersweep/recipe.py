@@ -124,10 +124,14 @@ def _rates(name, value):
 def _scales(name, value):
     if value is None:
         return None
-    values = _rates(name, value)
-    if any(v <= 0 for v in values):
-        raise ArchitectureError(f"{name} must be factors > 0, one per coupling layer; got "
-                                f"{value!r}")
+    try:
+        values = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        values = ()
+    if not values or isinstance(value, str) or any(not math.isfinite(v) or v <= 0
+                                                   for v in values):
+        raise ArchitectureError(f"{name} must be factors > 0, finite, one per coupling layer; "
+                                f"got {value!r}")
     return values
 
 

@@ -307,15 +307,17 @@ def physical_memory() -> int:
         return 0
 
 
-def memory_needed(sizes, batch_size: int, reads: int) -> int:
+def memory_needed(sizes, batch_size: int, reads: int, sweeps: int = 0) -> int:
     """An estimate, in bytes, of the memory a training run of layers ``sizes`` holds at
     once: the parameters four times over (network, gradients, averaged copy, the update's
     temporaries) and, per update, the float32 spins and fields of ``batch_size * reads``
-    free samples of every layer (about six arrays of that size are alive together)."""
+    free samples of every layer (about six arrays of that size are alive together), and the
+    annealing schedule of each of those problems (``sweeps`` inverse temperatures)."""
     sizes = [int(n) for n in sizes]
     params = sum(sizes[l] * (sizes[l - 1] + 1) for l in range(1, len(sizes)))
     samples = int(batch_size) * int(reads) * sum(sizes)
-    return 4 * (4 * params + 6 * samples)
+    schedule = int(batch_size) * int(reads) * int(sweeps)
+    return 4 * (4 * params + 6 * samples + schedule)
 
 
 def worst_recall(predicted: np.ndarray, y: np.ndarray) -> tuple:

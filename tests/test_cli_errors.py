@@ -94,6 +94,8 @@ def refused(folder: Path, *args, message: str, usage: bool = False, busy=()) -> 
     (["--reverse-beta", "nan"], "argument --reverse-beta: must be a finite number"),
     (["--error-driven", "2"], "argument --error-driven: error_driven must be a fraction of the "
                               "reads in [0, 1]"),
+    (["--init-scale=-1,1"], "argument --init-scale: init_scale must be factors > 0"),
+    (["--init-scale", "nan,1"], "argument --init-scale: init_scale must be factors > 0"),
 ])
 def test_counts_and_sizes_out_of_range_are_usage_errors(folder, args, message):
     refused(folder, "train", *SMALL, *args, "--out", "new.h5", message=message, usage=True)
@@ -101,13 +103,21 @@ def test_counts_and_sizes_out_of_range_are_usage_errors(folder, args, message):
 
 @pytest.mark.parametrize("args, message", [
     (["--layers", "12,100000000000,6"], "layers 12,100000000000,6 with 2 reads of 10 images "
-                                        "per update need about 73,016 GiB of memory"),
-    (["--reads", "100000000000"], "100000000000 reads of 10 images per update need about"),
+                                        "per update and 8 sweeps need about 73,016 GiB of "
+                                        "memory"),
+    (["--reads", "100000000000"], "100000000000 reads of 10 images per update and 8 sweeps "
+                                  "need about"),
+    (["--sweeps", "1000000000000"], "and 1000000000000 sweeps need about"),
 ])
 def test_arrays_that_cannot_fit_in_memory_are_refused_with_the_memory_they_need(folder, args,
                                                                                  message):
     line = refused(folder, "train", *SMALL, *args, "--out", "new.h5", message=message)
     assert "this machine has" in line
+
+
+def test_an_empty_layer_list_is_refused(folder):
+    refused(folder, "train", *SMALL, "--layers", "", "--out", "new.h5",
+            message="layers must be at least 3 positive integers")
 
 
 def test_a_single_class_data_set_is_refused(folder):
