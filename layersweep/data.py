@@ -151,7 +151,8 @@ def _npz_parts(path: str) -> dict:
     except (OSError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"cannot read {path!r} as an .npz file: {exc}") from None
+        raise DataError(f"cannot read {path!r} as an .npz file of numeric arrays"
+                        f"{'' if 'pickle' in str(exc) else f' ({exc})'}") from None
 
 
 def _mnist_dataset(parts: dict, name: str) -> Dataset:
@@ -198,7 +199,8 @@ def load_npz(path) -> Dataset:
     except (OSError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"cannot read {path!r} as an .npz file: {exc}") from None
+        raise DataError(f"cannot read {path!r} as an .npz file of numeric arrays"
+                        f"{'' if 'pickle' in str(exc) else f' ({exc})'}") from None
     if np.issubdtype(X.dtype, np.integer):
         if X.size and (X.min() < 0 or X.max() > 255):
             raise DataError(f"integer pixels in {path!r} must lie in 0..255; "
@@ -214,6 +216,8 @@ def check_data(X, y=None, features: int | None = None, classes: int | None = Non
     ``features``: the input size the network expects; ``classes``: labels must lie in
     ``0..classes-1``; ``all_classes``: every class must occur (training data).
     """
+    if np.iscomplexobj(X):
+        raise DataError("X must hold real numbers; got complex values")
     try:
         X = np.asarray(X, dtype=np.float32)
     except (TypeError, ValueError):
@@ -244,8 +248,8 @@ def check_data(X, y=None, features: int | None = None, classes: int | None = Non
             raise DataError(f"y must hold integer class labels; got dtype {y.dtype}")
     y = y.astype(np.int64)
     if y.min() < 0 or (classes is not None and y.max() >= classes):
-        limit = f"0..{classes - 1}" if classes is not None else ">= 0"
-        raise DataError(f"labels must lie in {limit}; got values in {y.min()}..{y.max()}")
+        limit = f"lie in 0..{classes - 1}" if classes is not None else "be >= 0"
+        raise DataError(f"labels must {limit}; got values in {y.min()}..{y.max()}")
     if all_classes and classes is not None:
         absent = sorted(set(range(classes)) - set(np.unique(y).tolist()))
         if absent:

@@ -29,7 +29,8 @@ DTYPE = np.float32
 def parse_layers(text: str) -> list[int]:
     """``"784,120,40"`` -> ``[784, 120, 40]``, with a clear error for anything else."""
     try:
-        sizes = [int(part) for part in str(text).replace(" ", "").split(",") if part]
+        sizes = [int(part) for part in str(text).replace(" ", "").split(",")] if str(text) \
+            else []
     except ValueError:
         raise ArchitectureError(
             f"layers must be comma-separated integers such as 784,120,40; got {text!r}"

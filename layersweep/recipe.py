@@ -465,8 +465,9 @@ def _spread(values: tuple, name: str, depth: int, couplings: str) -> list:
         first, middle, top = DEEP_RATE_FACTORS[couplings]
         return [values[0] * first] + [values[1] * middle] * (depth - 2) + [values[1] * top]
     if len(values) != depth:
-        raise ArchitectureError(f"{name} needs 1, 2 (input layer, other layers) or {depth} "
-                                f"(one per coupling layer) learning rates; got {len(values)}")
+        per_layer = f" or {depth} (one per coupling layer)" if depth > 2 else ""
+        raise ArchitectureError(f"{name} needs 1 or 2 (input layer, other layers){per_layer} "
+                                f"learning rates; got {len(values)}")
     return values
 
 

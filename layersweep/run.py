@@ -13,6 +13,9 @@ schedule, the batch size, the seed, and every field of the resolved
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+
+import numpy as np
 
 from .exceptions import CheckpointError
 from .recipe import FIELDS, Recipe, resolve
@@ -28,6 +31,15 @@ LATER = {"shard_size": None, **{f.name: f.before for f in FIELDS.values()
                                 if f.before is not None}}
 #: the command-line option of each run option whose name is not ``--`` + the key
 OPTION = {f.name: f.option for f in FIELDS.values()}
+
+
+def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """sha256 of a training split (float32 pixels and int64 labels, with their shapes): the
+    config's ``data_sha256``, which a resume or an evaluation compares with its data."""
+    h = hashlib.sha256(repr((X.shape, y.shape)).encode())
+    h.update(np.ascontiguousarray(X, np.float32).tobytes())
+    h.update(np.ascontiguousarray(y, np.int64).tobytes())
+    return h.hexdigest()
 
 
 def option(key: str) -> str:

@@ -35,6 +35,8 @@ __all__ = ["Target", "parse_topology", "target_from_sampler", "target_from_file"
            "remove_random_qubits"]
 
 # family -> (generator, number of shape parameters it accepts, default trailing parameters)
+#: the largest lattice built from a name: far beyond any annealer, small enough to build
+MAX_QUBITS = 1_000_000
 _FAMILIES = {
     "pegasus": (dwave.graphs.pegasus_graph, 1, ()),
     "zephyr": (dwave.graphs.zephyr_graph, 2, (4,)),
@@ -172,7 +174,24 @@ def parse_topology(spec: str) -> Target:
                              f"shape parameters")
     if family == "zephyr" and len(shape) == 1:
         shape += list(defaults)
+    if _qubits(family, shape) > MAX_QUBITS:
+        raise EmbeddingError(f"topology {spec!r} has about {_qubits(family, shape):,} qubits, "
+                             f"more than the {MAX_QUBITS:,} this builds (an Advantage QPU is "
+                             f"pegasus:16, 5640 qubits; an Advantage2 zephyr:12,4, 4800)")
     return _ideal(family, tuple(shape))
+
+
+def _qubits(family: str, shape: list) -> int:
+    """Qubits of the defect-free lattice ``family`` of ``shape`` (dwave-graphs' counts)."""
+    if family == "pegasus":
+        return 24 * shape[0] * (shape[0] - 1)
+    if family == "zephyr":
+        m, t = shape[0], shape[1] if len(shape) > 1 else 4
+        return 4 * t * m * (2 * m + 1)
+    m = shape[0]
+    n = shape[1] if len(shape) > 1 else m
+    t = shape[2] if len(shape) > 2 else 4
+    return 2 * t * m * n
 
 
 def target_from_graph(graph: nx.Graph, name: str = "graph") -> Target:

@@ -5,6 +5,7 @@ runs it)."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,6 +114,52 @@ def test_arrays_that_cannot_fit_in_memory_are_refused_with_the_memory_they_need(
                                                                                  message):
     line = refused(folder, "train", *SMALL, *args, "--out", "new.h5", message=message)
     assert "this machine has" in line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--layers", "12,,10,6"], "argument --layers: layers must be comma-separated integers"),
+    (["--chain-strength", "utc:-1"], "argument --chain-strength: chain strength 'utc:-1' not"),
+])
+def test_malformed_lists_and_chain_strengths_are_usage_errors(folder, args, message):
+    refused(folder, "train", *SMALL, *args, "--out", "new.h5", message=message, usage=True)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--solver", "zephyr"], "--solver applies to QPU samplers only"),
+    (["--dry-run"], "--dry-run applies to QPU samplers only"),
+    (["--tiles", "2"], "--tiles applies to QPU samplers only"),
+    (["--sampler", "mock:pegasus:16", "--solver", "zephyr"], "a mock QPU's topology is in its"),
+    (["--sampler", "mock:pegasus:100000"], "more than the 1,000,000 this builds"),
+    (["--out", ""], "--out is empty"),
+])
+def test_options_that_cannot_apply_are_refused_before_work(folder, args, message):
+    refused(folder, "train", *SMALL, "--out", "new.h5", *args, message=message)
+
+
+def test_resuming_to_fewer_epochs_than_done_is_refused(folder):
+    assert layersweep(folder, "train", "--resume", "run.h5", "--epochs", "2").returncode == 0
+    refused(folder, "train", "--resume", "run.h5", "--epochs", "1",
+            message="'run.h5' already holds 2 epochs, more than --epochs 1 (the total): give "
+                    "--epochs 3 or more")
+
+
+def test_evaluate_names_an_empty_split_and_warns_of_changed_data(folder):
+    refused(folder, "evaluate", "run.h5", "--train-size", "60", "--test-size", "60",
+            message="the heldout split of 'digits.npz' is empty")
+    d = dict(np.load(folder / "digits.npz"))
+    d["X"][0, 0] = 1 - d["X"][0, 0]
+    np.savez(folder / "digits.npz", **d)
+    result = layersweep(folder, "evaluate", "run.h5")
+    assert result.returncode == 0
+    assert result.stderr.startswith("layersweep: warning: the training data of 'digits.npz' "
+                                    "differ from those run.h5 was trained on")
+
+
+def test_embed_list_refuses_what_it_cannot_list(folder):
+    refused(folder, "embed", "--list", "--cache-dir", "notes.txt",
+            message="cannot list 'notes.txt': it is a file, not a folder")
+    refused(folder, "embed", "--list", "--topology", "pegasus:16",
+            message="--topology goes with --layers")
 
 
 def test_an_empty_layer_list_is_refused(folder):
@@ -293,3 +340,15 @@ def test_a_diverging_fit_raises_once_and_before_any_checkpoint():
         model.fit(d.X, d.y, on_step=written.append)
     assert written == []  # on_step (where checkpoints are written) never saw the update
     assert isinstance(DivergenceError("x"), ArithmeticError)
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (np.ones((4, 3)) * (1 + 1j) / 2, [0, 1, 0, 1], "X must hold real numbers"),
+    (np.zeros((4, 3)), [0, -1, 0, 1], "labels must be >= 0; got values in -1..1"),
+])
+def test_data_that_cannot_be_used_is_named(X, y, message):
+    from layersweep.data import check_data
+    from layersweep.exceptions import DataError
+
+    with pytest.raises(DataError, match=re.escape(message)):
+        check_data(X, np.asarray(y))

@@ -61,6 +61,9 @@ def test_rates_spread_over_a_deep_nets_couplings():
     assert resolve({"lr_W": (0.1, 0.2, 0.2, 0.3)}, DEEPER).rates.W == [0.1, 0.2, 0.2, 0.3]
     with pytest.raises(ArchitectureError, match="or 4 \\(one per coupling layer\\)"):
         resolve({"lr_W": (0.1, 0.2, 0.3)}, DEEPER)
+    with pytest.raises(ArchitectureError, match="needs 1 or 2 \\(input layer, other layers\\) "
+                                                "learning rates; got 3"):
+        resolve({"lr_W": (0.1, 0.2, 0.3)}, SHALLOW)
     for bad in (float("nan"), -1.0, "fast", ()):
         with pytest.raises(ArchitectureError, match="^lr_W must be one learning rate"):
             resolve({"lr_W": bad}, SHALLOW)

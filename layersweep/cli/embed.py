@@ -24,7 +24,7 @@ from tqdm import tqdm
 from layersweep.recipe import Recipe, resolve
 from layersweep.embedding import (DEFAULT_TIMEOUT, ENV_VAR, EmbeddingCache,
                                   cached_block_embedding, find_block_embedding, with_copies)
-from layersweep.exceptions import BlockTooLargeError, EmbeddingError
+from layersweep.exceptions import BlockTooLargeError, CacheError, EmbeddingError
 from layersweep.cli.common import count, layers_arg, real, scheduler_arg
 from layersweep.scheduler import make_scheduler
 from layersweep.topology import resolve_target
@@ -79,8 +79,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Run ``layersweep embed``; returns the exit code."""
+    if args.cache_dir is not None and not args.cache_dir.strip():
+        raise CacheError("--cache-dir is empty: give a folder")
     cache = EmbeddingCache(args.cache_dir) if args.cache_dir else EmbeddingCache.default()
     if args.list:
+        if args.topology:
+            raise EmbeddingError("embed --list lists every cached embedding; --topology goes "
+                                 "with --layers")
+        if cache.path.exists() and not cache.path.is_dir():
+            raise CacheError(f"cannot list {str(cache.path)!r}: it is a file, not a folder")
         return _list(cache, args.json)
     if not args.topology:
         raise EmbeddingError("embed --layers needs --topology, e.g. --topology pegasus:16 or a "

@@ -14,7 +14,6 @@ update, writes a checkpoint and exits with code 130 and the command that resumes
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shlex
 import signal
@@ -22,16 +21,15 @@ import sys
 import threading
 import time
 
-import numpy as np
-
 from .. import checkpoint, cost
 from .. import run as runs
 from ..estimator import LayerSweepClassifier
-from ..exceptions import ArchitectureError, CheckpointError, DivergenceError, SchedulerError
+from ..exceptions import (ArchitectureError, CheckpointError, DivergenceError, SamplerError,
+                          SchedulerError)
 from ..network import check_layers
 from ..recipe import FIELDS
 from ..samplers import SAMPLERS, is_qpu_spec, make_sampler
-from ..samplers.cloud import dry_run_topology
+from ..samplers.cloud import dry_run_topology, parse_chain_strength
 from .common import (add_data_options, count, emit_json, layers_arg, load_splits, real,
                      scheduler_arg, table)
 
@@ -47,6 +45,15 @@ class _Given(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         setattr(namespace, self.dest, values)
         namespace.given = set(getattr(namespace, "given", ())) | {self.dest}
+
+
+def _chain_strength(text: str) -> str:
+    """``--chain-strength`` for argparse: checked now, kept as text for the run file."""
+    try:
+        value = parse_chain_strength(text)
+    except SamplerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text if value is not None or text else "utc"
 
 
 def _sampler_name(text: str) -> str:
@@ -85,7 +92,7 @@ def add_parser(subparsers):
                         "as topology__type=zephyr (default: your Ocean configuration's)")
     q.add_argument("--s-pause", type=real(0, 1, open_low=True), default=0.7,
                    help="anneal fraction where reverse anneals pause (default %(default)s)")
-    q.add_argument("--chain-strength", default="utc",
+    q.add_argument("--chain-strength", default="utc", type=_chain_strength,
                    help="'utc' (Ocean's uniform torque compensation), 'utc:PREFACTOR' or a "
                         "number (default %(default)s)")
     q.add_argument("--tiles", type=count(1), default=None,
@@ -189,14 +196,6 @@ COLUMNS = [("epoch", "epoch", "{:d}"), ("train_error", "train err", "{:.3f}"),
 GREEDY_COLUMN = ("greedy", "stage", "shallow")
 
 
-def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
-    """sha256 of the training split (float32 pixels and int64 labels, with their shapes)."""
-    h = hashlib.sha256(repr((X.shape, y.shape)).encode())
-    h.update(np.ascontiguousarray(X, np.float32).tobytes())
-    h.update(np.ascontiguousarray(y, np.int64).tobytes())
-    return h.hexdigest()
-
-
 def _resume_config(args, saved: dict) -> tuple[dict, dict]:
     """The resumed run's config and ``{key: (in the file, given)}`` for every run-defining
     option given on the command line with another value than the file's."""
@@ -253,11 +252,29 @@ def run(args) -> int:
     given = getattr(args, "given", set())
     if args.allow_changes and not args.resume:
         raise CheckpointError("--allow-changes only makes sense with --resume RUN.h5")
+    qpu = is_qpu_spec(args.sampler)
+    for option, dest in (("--solver", "solver"), ("--s-pause", "s_pause"),
+                         ("--chain-strength", "chain_strength"), ("--tiles", "tiles"),
+                         ("--dry-run", "dry_run")):
+        if (dest in given or getattr(args, dest) is True) and not qpu and not args.resume:
+            raise SamplerError(f"{option} applies to QPU samplers only (--sampler dwave, "
+                               f"dwave:SOLVER or mock:TOPOLOGY); the run's sampler is "
+                               f"{args.sampler}")
+    if "solver" in given and args.sampler.startswith("mock:"):
+        raise SamplerError("--solver names a D-Wave solver; a mock QPU's topology is in its "
+                           "name (mock:pegasus:16, mock:zephyr:12,4)")
+    if not str(args.out):
+        raise CheckpointError("--out is empty: give a file name such as run.h5")
     saved, changes = None, {}
     if args.resume:
         saved = checkpoint.load(args.resume)
         config, changes = _resume_config(args, saved)
         out = args.out if "out" in given else args.resume
+        done = saved["state"]["epoch"]
+        if "epochs" in given and args.epochs < done:
+            raise CheckpointError(f"{args.resume!r} already holds {done} epochs, more than "
+                                  f"--epochs {args.epochs} (the total): give --epochs "
+                                  f"{done + 1} or more to train further")
     else:
         config = config_from_args(args)
         out = args.out
@@ -288,7 +305,7 @@ def _train(args, config: dict, saved, changes: dict, out: str) -> int:
     if train.X.shape[1] != sizes[0]:
         raise ArchitectureError(f"the input layer has {sizes[0]} units but the data has "
                                 f"{train.X.shape[1]} features: change --layers")
-    fingerprint = data_fingerprint(train.X, train.y)
+    fingerprint = runs.data_fingerprint(train.X, train.y)
     shard, batch = config.get("shard_size"), config["batch_size"]
     if config["scheduler"] != "local" and (shard is None or shard >= batch):
         raise SchedulerError(f"--scheduler {config['scheduler']} would get no work: each "

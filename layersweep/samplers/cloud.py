@@ -7,6 +7,7 @@ failure to connect is a :class:`SamplerError` that says what to do.
 from __future__ import annotations
 
 import json
+import math
 
 from ..exceptions import SamplerError
 
@@ -87,6 +88,10 @@ def connect(solver=None, **config):
                            "use --sampler mock:pegasus:16") from None
 
 
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
 def parse_chain_strength(text):
     """A ``--chain-strength`` value: ``None``/``"utc"`` (Ocean's uniform torque compensation,
     prefactor 1.414), ``"utc:P"`` (prefactor P), or a number (absolute)."""
@@ -101,12 +106,14 @@ def parse_chain_strength(text):
         from dwave.embedding.chain_strength import uniform_torque_compensation
 
         try:
-            return partial(uniform_torque_compensation, prefactor=float(prefactor))
+            if _positive(float(prefactor)):
+                return partial(uniform_torque_compensation, prefactor=float(prefactor))
         except ValueError:
             pass
     else:
         try:
-            return float(text)
+            if _positive(float(text)):
+                return float(text)
         except ValueError:
             pass
     raise SamplerError(f"chain strength {text!r} not understood: use 'utc', 'utc:PREFACTOR' "
