@@ -3,8 +3,9 @@
 Quantum propagation (Zhang & Kamenev, Commun. Phys. 8, 478 (2025)) with an active-layer sweep:
 every two-layer block of an L-layer network is an Ising problem an annealer samples.
 
-The main entry points: :class:`LayerSweepClassifier` (scikit-learn style), :class:`Network`,
-:class:`Recipe` (how a run trains), :class:`BlockProblem` and the block samplers in :mod:`layersweep.samplers`.
+The main entry points: :class:`~layersweep.estimator.LayerSweepClassifier` (scikit-learn style),
+:class:`~layersweep.network.Network`, :class:`~layersweep.recipe.Recipe` (how a run trains),
+:class:`~layersweep.blocks.BlockProblem` and the block samplers in :mod:`layersweep.samplers`.
 """
 
 __version__ = "0.1.0"
@@ -13,6 +14,7 @@ from .blocks import BlockProblem, BlockSamples  # noqa: E402
 from .estimator import LayerSweepClassifier  # noqa: E402
 from .network import Network  # noqa: E402
 from .recipe import Plan, Recipe, resolve  # noqa: E402
+from .samplers.bipartite import BipartiteSampler  # noqa: E402
 
-__all__ = ["BlockProblem", "BlockSamples", "LayerSweepClassifier", "Network", "Plan", "Recipe",
-           "resolve", "__version__"]
+__all__ = ["BipartiteSampler", "BlockProblem", "BlockSamples", "LayerSweepClassifier", "Network",
+           "Plan", "Recipe", "resolve", "__version__"]

@@ -33,7 +33,8 @@ def count_calls(model, X: np.ndarray, y: np.ndarray) -> list:
     ``y (n,)``; ``model``: an unfitted :class:`~layersweep.estimator.LayerSweepClassifier`
     (its sampler is replaced by the counting one)."""
     counting = CountingSampler()
-    twin = type(model)(**{**model.get_params(), "sampler": counting, "verbose": False})
+    twin = type(model)(**{**model.get_params(deep=False), "sampler": counting,
+                          "verbose": False})
     classes = int(np.max(y)) + 1
     plan = twin.plan(X.shape[1], classes)
     trainer = twin._make_trainer(X.shape[1], classes)

@@ -210,11 +210,12 @@ def load_npz(path) -> Dataset:
 
 
 def check_data(X, y=None, features: int | None = None, classes: int | None = None,
-               all_classes: bool = False):
+               all_classes: bool = False, unit_range: bool = True):
     """Validate inputs (and labels) at the boundary; returns float32 ``X`` and int64 ``y``.
 
     ``features``: the input size the network expects; ``classes``: labels must lie in
-    ``0..classes-1``; ``all_classes``: every class must occur (training data).
+    ``0..classes-1``; ``all_classes``: every class must occur (training data);
+    ``unit_range``: pixels must lie in [0, 1] (data files; the estimator takes any reals).
     """
     if np.iscomplexobj(X):
         raise DataError("X must hold real numbers; got complex values")
@@ -234,7 +235,7 @@ def check_data(X, y=None, features: int | None = None, classes: int | None = Non
         rows = np.unique(np.nonzero(bad)[0])
         raise DataError(f"X contains NaN or infinite values in {len(rows)} sample(s), first at "
                         f"row {rows[0]}: clean or drop them first")
-    if X.min() < 0 or X.max() > 1:
+    if unit_range and (X.min() < 0 or X.max() > 1):
         raise DataError(f"X must be scaled to [0, 1] (pixels / 255); got values in "
                         f"[{X.min():g}, {X.max():g}]")
     if y is None:

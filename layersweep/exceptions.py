@@ -6,6 +6,8 @@ file problem), so generic ``except ValueError`` clauses keep working. They are r
 boundaries (CLI, estimator, loaders, samplers' public methods), never deep in a hot loop.
 """
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
+
 
 class LayersweepError(Exception):
     """Base class of every error raised on purpose by layersweep."""
@@ -68,8 +70,9 @@ class SchedulerError(LayersweepError, RuntimeError):
     worker holding its data died); the call that raised it changed nothing."""
 
 
-class NotFittedError(LayersweepError, AttributeError):
-    """A model used for prediction before ``fit`` or ``partial_fit``."""
+class NotFittedError(LayersweepError, _SklearnNotFitted):
+    """A model used for prediction before ``fit`` or ``partial_fit`` (scikit-learn's
+    ``NotFittedError``: a ``ValueError`` and an ``AttributeError``)."""
 
 
 class LostClassWarning(UserWarning):

@@ -305,3 +305,40 @@ def ground_states(net: Network, x: np.ndarray, sampler: BlockSampler,
     best = net.energy(candidates, xs).argmin(axis=1)
     rows = np.arange(B)
     return [None] + [c[rows, best].astype(DTYPE) for c in candidates[1:]]
+
+
+def class_energies(net: Network, x: np.ndarray, max_passes: int = 50) -> tuple:
+    """The lowest energy with the output clamped to each class's pattern, and the block's
+    temperature, for each input ``x (B, n_0)``: ``(E (B, C), T (B,))``.
+
+    With the output clamped to ``n[c]``, the hidden layers start from
+    :meth:`~layersweep.network.Network.clamped_descent` and descend, odd and even layers in
+    turn, to the sign of their fields; with one hidden layer that is the exact minimum (the
+    hidden spins are independent given the input and the output), deeper it is a local one.
+    ``T`` is the top block's field scale (:meth:`~layersweep.blocks.BlockProblem.field_scale`,
+    the feed-forward state below it frozen): the unit in which the annealers measure
+    temperature.
+    """
+    C, L = net.classes, net.depth
+    # in float64: the figures are then the same for a row whatever batch it comes in
+    net = Network(list(net.sizes), net.classes, net.redundancy,
+                  [None] + [w.astype(np.float64) for w in net.W[1:]],
+                  [None] + [v.astype(np.float64) for v in net.b[1:]])
+    x = np.asarray(x, np.float64)
+    targets = net.targets(np.arange(C))
+    xs = x[:, None, :]
+    states = net.clamped_descent(xs, targets)
+    for _ in range(max_passes if L > 2 else 0):
+        changed = False
+        for parity in (1, 0):
+            for l in range(1, L):
+                if l % 2 == parity:
+                    new = spin_sign(net.field(l, states, xs))
+                    changed |= not np.array_equal(new, states[l])
+                    states[l] = new
+        if not changed:
+            break
+    energies = net.energy(states, xs)
+    below = net.feedforward(x)[L - 2] if L > 2 else None
+    scale = block_problem(net, L - 1, x, below).field_scale()
+    return energies.astype(np.float64), scale.astype(np.float64)

@@ -48,13 +48,18 @@ _FAMILIES = {
 class Target:
     """A target graph for embeddings.
 
-    Attributes:
-        name: what the user asked for, e.g. ``"pegasus:16"`` or ``"pegasus:16 working graph of
-            Advantage_system4.1"``; for messages and cache listings only.
-        graph: qubits (``int``) and couplers. For a lattice target it is a ``dwave.graphs``
-            graph (``graph.graph['family']`` etc. set), possibly with qubits missing.
-        family: ``"pegasus"``, ``"zephyr"``, ``"chimera"`` or ``None`` for an arbitrary graph.
-        shape: the lattice parameters, e.g. ``(16,)`` or ``(12, 4)``; ``None`` with no family.
+    Attributes
+    ----------
+    name
+        what the user asked for, e.g. ``"pegasus:16"`` or ``"pegasus:16 working graph of
+        Advantage_system4.1"``; for messages and cache listings only.
+    graph
+        qubits (``int``) and couplers. For a lattice target it is a ``dwave.graphs``
+        graph (``graph.graph['family']`` etc. set), possibly with qubits missing.
+    family
+        ``"pegasus"``, ``"zephyr"``, ``"chimera"`` or ``None`` for an arbitrary graph.
+    shape
+        the lattice parameters, e.g. ``(16,)`` or ``(12, 4)``; ``None`` with no family.
     """
 
     name: str
@@ -127,11 +132,15 @@ def fingerprint(graph: nx.Graph) -> str:
 def lattice_graph(family: str, shape, nodes=None, edges=None) -> nx.Graph:
     """A ``dwave.graphs`` lattice graph, with linear integer labels.
 
-    Args:
-        family: ``"pegasus"``, ``"zephyr"`` or ``"chimera"``.
-        shape: its parameters, ``(m,)`` for Pegasus, ``(m, t)`` for Zephyr, ``(m[, n[, t]])``
-            for Chimera.
-        nodes, edges: the working graph's qubits and couplers (``None``: all of them).
+    Parameters
+    ----------
+    family
+        ``"pegasus"``, ``"zephyr"`` or ``"chimera"``.
+    shape
+        its parameters, ``(m,)`` for Pegasus, ``(m, t)`` for Zephyr, ``(m[, n[, t]])``
+        for Chimera.
+    nodes, edges
+        the working graph's qubits and couplers (``None``: all of them).
     """
     generator = _FAMILIES[family][0]
     try:

@@ -140,7 +140,7 @@ def test_a_deep_net_predicts_with_averaged_parameters_a_shallow_one_with_its_own
                                 random_state=3, recipe=dict(reads=2, greedy_epochs=0)).fit(d.X,
                                 d.y)
     assert deep.network_ is deep.trainer_.averaged is not deep.trainer_.net
-    assert deep.score(d.X, d.y) == 1 - error_rate(deep.trainer_.averaged, d.X, d.y)
+    assert deep.error_rate(d.X, d.y) == error_rate(deep.trainer_.averaged, d.X, d.y)
     shallow = LayerSweepClassifier(hidden_layer_sizes=(5,), redundancy=2, sweeps=4, epochs=1,
                                    random_state=3, recipe=dict(reads=2)).fit(d.X, d.y)
     assert shallow.network_ is shallow.trainer_.net and shallow.trainer_.averaged is None

@@ -1,4 +1,4 @@
-"""The ``layersweep`` command line: ``train``, ``evaluate``, ``embed``, ``info``.
+"""The ``layersweep`` command line: ``train``, ``evaluate``, ``predict``, ``embed``, ``info``.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
 ``run(args) -> int``. Errors a user can fix are printed as one line, exit code 2;
@@ -18,7 +18,7 @@ from ..exceptions import LayersweepError
 import importlib
 
 
-SUBCOMMANDS = ("train", "evaluate", "embed", "info")
+SUBCOMMANDS = ("train", "evaluate", "predict", "embed", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""``layersweep embed``: fill the embedding cache for an architecture, or list it.
+"""``layersweep embed``: fill the embedding cache for an architecture, or list it::
 
     layersweep embed --topology pegasus:16 [--topology zephyr:12,4 ...] --layers 784,120,40
                      [--tiles N|max] [--cache-dir DIR] [--scheduler processes:4]

@@ -426,7 +426,8 @@ def _train(args, config: dict, saved, changes: dict, out: str) -> int:
     summary = {"summary": True, "epochs": model.trainer_.epoch, "out": out,
                "train_accuracy": 1 - model.history_[-1]["train_error"],
                "test_accuracy": (1 - model.history_[-1]["test_error"]) if eval_sets else None,
-               "heldout_accuracy": model.score(heldout.X, heldout.y) if len(heldout) else None,
+               "heldout_accuracy": (1 - model.error_rate(heldout.X, heldout.y)
+                                    if len(heldout) else None),
                "heldout_n": len(heldout), "seconds": time.perf_counter() - started}
     if args.json:
         emit_json(summary)

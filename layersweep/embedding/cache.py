@@ -178,10 +178,13 @@ class EmbeddingCache:
     ``path`` only: a temporary file, fsync, ``os.replace``, under a ``fasteners`` lock file
     ``path/.lock`` so that concurrent writers never leave a partial file.
 
-    Args:
-        path: the writable directory (created on first write).
-        read_only: directories searched after ``path`` (e.g. the committed store of an
-            installed wheel); never written.
+    Parameters
+    ----------
+    path
+        the writable directory (created on first write).
+    read_only
+        directories searched after ``path`` (e.g. the committed store of an
+        installed wheel); never written.
     """
 
     def __init__(self, path, *, read_only=()):
@@ -235,9 +238,11 @@ class EmbeddingCache:
         Checks format, block, fingerprint and the chains' checksum (about 1 ms for K(120,40));
         the chains were verified with minorminer when stored.
 
-        Raises:
-            CacheError: the file exists but is corrupt, of another format version, or for
-                another graph or block than its name says.
+        Raises
+        ------
+        CacheError
+            the file exists but is corrupt, of another format version, or for
+            another graph or block than its name says.
         """
         target = resolve_target(target)
         name = self.filename(a, b, target)
@@ -351,9 +356,12 @@ def block_embedding(a: int, b: int, target, *, cache: EmbeddingCache | None = No
     verifies on this graph; else :func:`find_block_embedding`. Found or re-verified embeddings
     are stored so that the next lookup is a single file read (~1 ms).
 
-    Args:
-        cache: where to look and store; ``None`` means :meth:`EmbeddingCache.default`.
-        target, timeout, seed: as in :func:`find_block_embedding`.
+    Parameters
+    ----------
+    cache
+        where to look and store; ``None`` means :meth:`EmbeddingCache.default`.
+    target, timeout, seed
+        as in :func:`find_block_embedding`.
     """
     target = resolve_target(target)
     cache = EmbeddingCache.default() if cache is None else cache

@@ -80,19 +80,32 @@ def _verify_copies(copies: list[Chains], a: int, b: int, target: Target) -> None
 class BlockEmbedding:
     """An embedding of the block K(a, b), verified against the target it was made for.
 
-    Attributes:
-        a, b: block shape; spins ``0..a-1`` are layer l, ``a..a+b-1`` layer l+1.
-        chains: ``{spin: (qubit, ...)}`` for all ``a + b`` spins.
-        method: ``"busclique-biclique"``, ``"find_embedding"`` or ``"busclique-clique"``.
-        seed: the seed the method was run with.
-        seconds: search time.
-        target: ``Target.summary()`` of the graph it was verified on (name, fingerprint, ...).
-        source: ``"computed"``, or the cache file it was read from.
-        origin: ``"computed"``, or the cache file of another working graph it was re-verified from.
-        tiles: further disjoint copies of the block (``chains`` is the first copy).
-        tiles_complete: True when no further copy fits beside ``chains`` and ``tiles``.
-        versions: library versions that produced it.
-        created: UTC time stamp (ISO 8601).
+    Attributes
+    ----------
+    a, b
+        block shape; spins ``0..a-1`` are layer l, ``a..a+b-1`` layer l+1.
+    chains
+        ``{spin: (qubit, ...)}`` for all ``a + b`` spins.
+    method
+        ``"busclique-biclique"``, ``"find_embedding"`` or ``"busclique-clique"``.
+    seed
+        the seed the method was run with.
+    seconds
+        search time.
+    target
+        ``Target.summary()`` of the graph it was verified on (name, fingerprint, ...).
+    source
+        ``"computed"``, or the cache file it was read from.
+    origin
+        ``"computed"``, or the cache file of another working graph it was re-verified from.
+    tiles
+        further disjoint copies of the block (``chains`` is the first copy).
+    tiles_complete
+        True when no further copy fits beside ``chains`` and ``tiles``.
+    versions
+        library versions that produced it.
+    created
+        UTC time stamp (ISO 8601).
     """
 
     a: int
@@ -338,17 +351,25 @@ def find_block_embedding(a: int, b: int, target, *, timeout: float = DEFAULT_TIM
                          seed: int = 0) -> BlockEmbedding:
     """Search (no cache) for an embedding of K(a, b) on ``target`` and verify it.
 
-    Args:
-        a, b: block sizes (layer l, layer l+1).
-        target: anything :func:`layersweep.topology.resolve_target` accepts.
-        timeout: seconds ``find_embedding`` may take (only used when busclique fails).
-        seed: seed of busclique and find_embedding, in ``[0, 2**31)``.
+    Parameters
+    ----------
+    a, b
+        block sizes (layer l, layer l+1).
+    target
+        anything :func:`layersweep.topology.resolve_target` accepts.
+    timeout
+        seconds ``find_embedding`` may take (only used when busclique fails).
+    seed
+        seed of busclique and find_embedding, in ``[0, 2**31)``.
 
-    Raises:
-        BlockTooLargeError: the block cannot fit: by counting, before any search; on a
-            lattice, as soon as busclique's table shows it (:func:`check_fits`), before
-            ``find_embedding`` could start a long search.
-        EmbeddingError: no embedding found within ``timeout``.
+    Raises
+    ------
+    BlockTooLargeError
+        the block cannot fit: by counting, before any search; on a
+        lattice, as soon as busclique's table shows it (:func:`check_fits`), before
+        ``find_embedding`` could start a long search.
+    EmbeddingError
+        no embedding found within ``timeout``.
     """
     target = resolve_target(target)
     seed = _check_seed(seed)

@@ -26,8 +26,10 @@ def tile_embeddings(a: int, b: int, target, copies: int | None = None, *,
     around them and around missing qubits). The copies are verified together and stored in the
     block's cache entry. Fewer than ``copies`` are returned when no more fit.
 
-    Returns:
-        list of ``{spin: (qubit, ...)}``, block-local labels as in :func:`block_embedding`.
+    Returns
+    -------
+    list of dict
+        ``{spin: (qubit, ...)}`` per copy, block-local labels as in :func:`block_embedding`.
     """
     if copies is not None and (not isinstance(copies, int) or copies < 1):
         raise ValueError(f"copies must be a positive int or None, got {copies!r}")

@@ -1,9 +1,12 @@
-"""Block samplers: one protocol (:class:`BlockSampler`), several implementations.
+"""Block samplers: one protocol (:class:`~.base.BlockSampler`), several implementations.
 
-- ``numpy`` (default): :class:`BipartiteAnnealer`, batched heat-bath annealing on the CPU;
-- ``neal``: :class:`NealSampler`, dwave-samplers' simulated annealer, one BQM per problem;
-- any ``dimod.Sampler``: :class:`DimodBlockSampler`;
-- ``dwave`` / ``dwave:<solver>``: :class:`QPUBlockSampler` on a D-Wave QPU (Leap account);
+- ``numpy`` (default): :class:`~.annealer.BipartiteAnnealer`, batched heat-bath annealing on
+  the CPU;
+- ``neal``: :class:`~.dimod_sampler.NealSampler`, dwave-samplers' simulated annealer, one BQM
+  per problem;
+- any ``dimod.Sampler``: :class:`~.dimod_sampler.DimodBlockSampler`;
+- ``dwave`` / ``dwave:<solver>``: :class:`~.qpu.QPUBlockSampler` on a D-Wave QPU (Leap
+  account);
 - ``mock:pegasus:16``, ``mock:zephyr:12,4``: the same QPU path on an offline mock QPU.
 """
 
@@ -14,6 +17,7 @@ import dimod
 from ..exceptions import SamplerError
 from .annealer import BipartiteAnnealer
 from .base import BlockSampler
+from .bipartite import BipartiteSampler
 from .dimod_sampler import DimodBlockSampler, NealSampler
 from .qpu import QPUBlockSampler
 
@@ -21,8 +25,8 @@ SAMPLERS = {"numpy": BipartiteAnnealer, "neal": NealSampler}
 #: keyword arguments of the CPU annealers' schedule, which QPU samplers do not use
 CPU_SCHEDULE = ("sweeps", "beta_range", "reverse_beta")
 
-__all__ = ["BlockSampler", "BipartiteAnnealer", "NealSampler", "DimodBlockSampler",
-           "QPUBlockSampler", "make_sampler", "is_qpu_spec", "SAMPLERS"]
+__all__ = ["BlockSampler", "BipartiteAnnealer", "BipartiteSampler", "NealSampler",
+           "DimodBlockSampler", "QPUBlockSampler", "make_sampler", "is_qpu_spec", "SAMPLERS"]
 
 
 def is_qpu_spec(spec) -> bool:
@@ -31,15 +35,16 @@ def is_qpu_spec(spec) -> bool:
 
 
 def make_sampler(spec="numpy", **schedule) -> BlockSampler:
-    """A block sampler from a name, a ``dimod.Sampler`` or a :class:`BlockSampler`.
+    """A block sampler from a name, a ``dimod.Sampler`` or a :class:`~.base.BlockSampler`.
 
     Names: ``"numpy"``, ``"neal"`` (``schedule``: ``sweeps``, ``beta_range``,
     ``reverse_beta``); ``"dwave"`` or ``"dwave:<solver>"`` (a name, ``zephyr``/``pegasus``, or
     ``key=value`` filters; see :func:`~layersweep.samplers.cloud.parse_solver`) and
     ``"mock:pegasus:16"`` / ``"mock:zephyr:12,4"``, whose ``schedule`` is
-    :class:`QPUBlockSampler`'s keyword arguments plus ``solver`` (the CPU schedule keys are
-    ignored). A ``dimod.Sampler`` with a QPU's structure (``DWaveSampler``, ``MockDWaveSampler``)
-    becomes a :class:`QPUBlockSampler`; any other one a :class:`DimodBlockSampler`.
+    :class:`~.qpu.QPUBlockSampler`'s keyword arguments plus ``solver`` (the CPU schedule keys
+    are ignored). A ``dimod.Sampler`` with a QPU's structure (``DWaveSampler``,
+    ``MockDWaveSampler``) becomes a :class:`~.qpu.QPUBlockSampler`; any other one a
+    :class:`~.dimod_sampler.DimodBlockSampler`.
     """
     if isinstance(spec, BlockSampler):
         return spec

@@ -22,9 +22,12 @@ class TiledEmbeddingComposite(dimod.ComposedSampler):
     per call costs ~50 ms for K(120, 40) on Pegasus). With one tile it is
     ``FixedEmbeddingComposite`` (tests check both equivalences).
 
-    Args:
-        child: a structured dimod sampler (``DWaveSampler``, ``MockDWaveSampler``, ...).
-        embeddings: disjoint ``{variable: (qubit, ...)}`` dicts over the same variables.
+    Parameters
+    ----------
+    child
+        a structured dimod sampler (``DWaveSampler``, ``MockDWaveSampler``, ...).
+    embeddings
+        disjoint ``{variable: (qubit, ...)}`` dicts over the same variables.
     """
 
     def __init__(self, child, embeddings):

@@ -46,11 +46,16 @@ class MockQPUSampler(MockDWaveSampler):
     """A mock QPU of the given lattice whose anneals honour ``initial_state`` and
     ``anneal_schedule`` (see the module docstring for the mapping).
 
-    Args:
-        topology_type, topology_shape: e.g. ``"pegasus", [16]`` or ``"zephyr", [12, 4]``.
-        beta_range: ``(beta_hot, beta_cold)``, inverse temperatures at s = 0 and s = 1.
-        sweeps_per_us, min_sweeps: simulated-annealing sweeps per µs of schedule, at least.
-        **kwargs: passed to ``MockDWaveSampler`` (``broken_nodes``, ``properties``, ...).
+    Parameters
+    ----------
+    topology_type, topology_shape
+        e.g. ``"pegasus", [16]`` or ``"zephyr", [12, 4]``.
+    beta_range
+        ``(beta_hot, beta_cold)``, inverse temperatures at s = 0 and s = 1.
+    sweeps_per_us, min_sweeps
+        simulated-annealing sweeps per µs of schedule, at least.
+    **kwargs
+        passed to ``MockDWaveSampler`` (``broken_nodes``, ``properties``, ...).
     """
 
     def __init__(self, topology_type="pegasus", topology_shape=(16,), *,

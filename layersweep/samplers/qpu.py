@@ -70,27 +70,40 @@ class _Block:
 class QPUBlockSampler(BlockSampler):
     """A QPU (or a mock of one) as a block sampler; see the module docstring.
 
-    Args:
-        qpu: a structured dimod sampler with a QPU's properties (``DWaveSampler``,
-            :class:`~layersweep.samplers.mock.MockQPUSampler`, ``MockDWaveSampler``).
-        tiles: problems per call at most (``None``: every disjoint copy that fits; 1: no tiling).
-        s_pause: where reverse anneals turn back (anneal fraction s in (0, 1)); smaller goes
-            deeper, further from the reference state.
-        pause, ramp: reverse-anneal pause at ``s_pause`` and each ramp, in µs.
-        annealing_time: forward anneals (random starts), µs.
-        chain_strength: ``None`` (Ocean's uniform torque compensation, prefactor 1.414), a
-            number (absolute, in the block's energy units), or a callable ``(bqm, embedding)``.
-        chain_break_method: how a broken chain is read: ``"majority_vote"`` (default),
-            ``"weighted_random"`` or ``"minimize_energy"`` (Ocean's; ``"discard"`` is not
-            offered: every read must survive).
-        auto_scale: scale each tile into the solver's ``h_range``/``j_range``; off: refuse a
-            problem out of range.
-        descend: finish every unembedded read with the block's zero-temperature descent
-            (:func:`~layersweep.blocks.descend`), as the CPU annealers do.
-        cache: the embedding cache (``None``: :meth:`EmbeddingCache.default`).
-        retries, backoff: transient cloud errors are retried ``retries`` times, waiting
-            ``backoff * 2**k`` seconds (at most 60).
-        name: how the sampler names itself in ``properties`` (e.g. ``"mock:pegasus:16"``).
+    Parameters
+    ----------
+    qpu
+        a structured dimod sampler with a QPU's properties (``DWaveSampler``,
+        :class:`~layersweep.samplers.mock.MockQPUSampler`, ``MockDWaveSampler``).
+    tiles
+        problems per call at most (``None``: every disjoint copy that fits; 1: no tiling).
+    s_pause
+        where reverse anneals turn back (anneal fraction s in (0, 1)); smaller goes
+        deeper, further from the reference state.
+    pause, ramp
+        reverse-anneal pause at ``s_pause`` and each ramp, in µs.
+    annealing_time
+        forward anneals (random starts), µs.
+    chain_strength
+        ``None`` (Ocean's uniform torque compensation, prefactor 1.414), a
+        number (absolute, in the block's energy units), or a callable ``(bqm, embedding)``.
+    chain_break_method
+        how a broken chain is read: ``"majority_vote"`` (default),
+        ``"weighted_random"`` or ``"minimize_energy"`` (Ocean's; ``"discard"`` is not
+        offered: every read must survive).
+    auto_scale
+        scale each tile into the solver's ``h_range``/``j_range``; off: refuse a
+        problem out of range.
+    descend
+        finish every unembedded read with the block's zero-temperature descent
+        (:func:`~layersweep.blocks.descend`), as the CPU annealers do.
+    cache
+        the embedding cache (``None``: :meth:`EmbeddingCache.default`).
+    retries, backoff
+        transient cloud errors are retried ``retries`` times, waiting
+        ``backoff * 2**k`` seconds (at most 60).
+    name
+        how the sampler names itself in ``properties`` (e.g. ``"mock:pegasus:16"``).
     """
 
     CHAIN_BREAK_METHODS = ("majority_vote", "weighted_random", "minimize_energy")
