@@ -33,6 +33,11 @@ LEARNT_RECALL = 0.5
 class LayerSweepClassifier(ClassifierMixin, BaseEstimator):
     """An Ising-spin network classifier trained by active-layer sweeps (QP or EP).
 
+    A scikit-learn estimator: ``fit``/``partial_fit``/``predict``/``predict_proba``/
+    ``decision_function``/``score``, parameters validated in ``fit`` (errors name them), any
+    class labels. Inputs are the first layer's fields through ``W^1``: any finite reals; the
+    paper's convention is pixels scaled to [0, 1].
+
     Parameters
     ----------
     hidden_layer_sizes : tuple of int
@@ -76,6 +81,9 @@ class LayerSweepClassifier(ClassifierMixin, BaseEstimator):
         The network that predicts: the averaged parameters when averaging, else the trained
         ones (``trainer_.net``).
     classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted (as ``numpy.unique`` sorts them).
+    n_features_in_ : int
+        Features of the inputs seen in ``fit``.
     history_ : list of dict, one row per epoch
     loss_curve_ : list of float, the training error after each epoch
     """

@@ -1,0 +1,327 @@
+"""Exact quantum annealing of small blocks: a state-vector simulation.
+
+A block K(a, b) of ``n = a + b`` spins is ``n`` qubits, in the BQM's labelling (qubit ``j`` is
+low unit ``j`` for ``j < a``, high unit ``j - a`` otherwise). Its annealing Hamiltonian is::
+
+    H(s) = - A(s) sum_j X_j  +  B(s) H_P / field_scale,      A = 1 - s,  B = s,
+
+with ``H_P`` diagonal, the block's energy ``E(low, high)`` on each basis state. Dividing by the
+problem's :meth:`~layersweep.blocks.BlockProblem.field_scale` makes time dimensionless (in
+units of ``hbar / field_scale``), so an ``annealing_time`` means the same as the weights grow.
+
+**Bit convention.** A basis state ``|k>``, ``0 <= k < 2**n``, has qubit ``j`` in bit
+``n - 1 - j`` of ``k`` (qubit 0 is the most significant bit: the state reshaped to
+``(2,) * n`` has qubit ``j`` on axis ``j``). Bit 0 is spin +1, bit 1 is spin -1: a spin is the
+eigenvalue of ``Z_j`` (``Z|0> = |0>``). :func:`basis_index` and :func:`basis_spins` convert.
+
+**Schedules** are piecewise-linear lists of ``[t, s]`` points (D-Wave's format, times
+dimensionless): a forward anneal ``[[0, 0], [T, 1]]`` starts in ``|+>^n`` (the ground state of
+``H(0)``); a reverse anneal ``[[0, 1], [T/2, s_pause], [T, 1]]`` starts in a basis state, ramps
+down to ``s_pause`` in half the time and back up in the other half (no pause).
+
+**Time evolution.** ``steps`` piecewise-constant steps (spread over the schedule's segments in
+proportion to their durations); each step of length ``dt`` at the mid-step value of ``s`` is a
+symmetric (Strang) splitting ``exp(-i dt B H_P / 2) exp(+i dt A sum X) exp(-i dt B H_P / 2)``:
+the diagonal factor is exact, the mixer is a rotation ``cos(dt A) I + i sin(dt A) X`` of each
+qubit (one pass over the state per qubit). Adjacent diagonal half-steps are merged. Every
+factor is unitary, so norms are kept to rounding (~1e-13), and :func:`evolve` with
+``inverse=True`` applies the exact inverse (the adjoint) of the same product.
+
+**Step rule** (:func:`auto_steps`): ``dt <= STEP / L`` with ``L = max(1, max_i (|h_i| + sum_j
+|J_ij|) / field_scale)``, the largest local field a spin can feel in units where the
+transverse field is 1 (the commutators that make the splitting error grow with it). The
+splitting is second order: its state error falls as ``dt**2``. With ``STEP = 0.1`` the final
+state differs from the exact time-dependent evolution by ~1e-3 (2-norm) on Gaussian K(4, 4)
+to K(6, 6) blocks at ``annealing_time = 10``; pass ``steps`` for more accuracy.
+
+**Cost.** Memory is ``2**n`` amplitudes per problem (plus work arrays: :data:`BYTES_PER_AMPLITUDE`);
+problems are simulated in chunks that fit :data:`MEMORY_BUDGET`; blocks above ``max_qubits``
+are refused. Time is ``steps * n * 2**n``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..blocks import BlockProblem, BlockSamples
+from ..exceptions import SamplerError
+from ..network import DTYPE
+from .base import BlockSampler
+
+#: splitting step ``dt * L`` (see the step rule in the module's docstring)
+STEP = 0.1
+#: step counts are rounded up to a multiple of this (problems with equal counts share a batch)
+STEP_QUANTUM = 16
+#: bytes of work arrays per amplitude of a problem's state (state, phases, energies, temporaries)
+BYTES_PER_AMPLITUDE = 64
+#: bytes one chunk of problems may hold; also caps ``max_qubits``
+MEMORY_BUDGET = 2 * 2 ** 30
+#: the largest ``max_qubits`` a sampler accepts: one problem's arrays fit ``MEMORY_BUDGET``
+MAX_QUBITS = int(math.log2(MEMORY_BUDGET // BYTES_PER_AMPLITUDE))
+
+
+# ---- basis states ----------------------------------------------------------------------
+def basis_spins(n: int) -> np.ndarray:
+    """Spins of every basis state: ``(2**n, n)`` float32, row ``k`` is ``|k>``."""
+    bits = (np.arange(2 ** n)[:, None] >> np.arange(n - 1, -1, -1)[None, :]) & 1
+    return (1 - 2 * bits).astype(DTYPE)
+
+
+def basis_index(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Basis-state index of spins ``low (..., a)``, ``high (..., b)`` -> ``(...)`` int64."""
+    spins = np.concatenate([low, high], axis=-1)
+    n = spins.shape[-1]
+    weights = 1 << np.arange(n - 1, -1, -1, dtype=np.int64)
+    return ((spins < 0).astype(np.int64) * weights).sum(axis=-1)
+
+
+def index_spins(index: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spins of basis states ``index (...)`` -> ``low (..., a)``, ``high (..., b)`` float32."""
+    n = a + b
+    bits = (np.asarray(index, np.int64)[..., None] >> np.arange(n - 1, -1, -1)) & 1
+    spins = (1 - 2 * bits).astype(DTYPE)
+    return spins[..., :a], spins[..., a:]
+
+
+def basis_energies(problem: BlockProblem, p=slice(None)) -> np.ndarray:
+    """``E(low, high)`` of every basis state of problems ``p``: ``(P', 2**n)`` float64
+    (``(2**n,)`` for an int ``p``), in the problem's units (not divided by field_scale)."""
+    a, b = problem.shape
+    J = problem.J.astype(np.float64)
+    low, high = basis_spins(a).astype(np.float64), basis_spins(b).astype(np.float64)
+    h_low = np.atleast_2d(problem.h_low[p]).astype(np.float64)
+    h_high = np.atleast_2d(problem.h_high[p]).astype(np.float64)
+    coupling = (low @ J.T) @ high.T                                    # (2**a, 2**b)
+    energy = -(coupling[None] + (h_low @ low.T)[:, :, None] + (h_high @ high.T)[:, None, :])
+    energy = energy.reshape(len(h_low), 2 ** (a + b))
+    return energy[0] if isinstance(p, (int, np.integer)) else energy
+
+
+def local_field_bound(problem: BlockProblem) -> np.ndarray:
+    """``(P,)`` ``max(1, max_i (|h_i| + sum_j |J_ij|) / field_scale)``: the largest local field
+    a spin can feel, in units of the transverse field at s = 0."""
+    absJ = np.abs(problem.J.astype(np.float64))
+    low = np.abs(problem.h_low.astype(np.float64)) + absJ.sum(axis=0)
+    high = np.abs(problem.h_high.astype(np.float64)) + absJ.sum(axis=1)
+    bound = np.maximum(low.max(axis=1), high.max(axis=1)) / problem.field_scale()
+    return np.maximum(bound, 1.0)
+
+
+# ---- schedules -------------------------------------------------------------------------
+def anneal_schedule(annealing_time: float, s_pause: float | None = None) -> np.ndarray:
+    """``(K, 2)`` points ``[t, s]``: forward ``[[0, 0], [T, 1]]`` when ``s_pause`` is None,
+    else reverse ``[[0, 1], [T/2, s_pause], [T, 1]]``."""
+    T = float(annealing_time)
+    if s_pause is None:
+        return np.array([[0.0, 0.0], [T, 1.0]])
+    return np.array([[0.0, 1.0], [T / 2, float(s_pause)], [T, 1.0]])
+
+
+def _check_schedule(schedule) -> np.ndarray:
+    points = np.asarray(schedule, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) < 2:
+        raise SamplerError(f"a schedule is a list of at least two [t, s] points; got {schedule!r}")
+    t, s = points.T
+    if not (np.all(np.isfinite(points)) and t[0] == 0 and np.all(np.diff(t) >= 0)
+            and np.all((s >= 0) & (s <= 1))):
+        raise SamplerError("schedule times must start at 0 and not decrease, and s must lie in "
+                           f"[0, 1]; got {points.tolist()}")
+    return points
+
+
+def _grid(points: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-step ``s`` and ``dt`` of ``steps`` steps spread over the schedule's segments in
+    proportion to their durations (at least one step per segment of positive duration)."""
+    t, s = points.T
+    durations = np.diff(t)
+    total = t[-1] - t[0]
+    if total == 0:
+        return np.zeros(0), np.zeros(0)
+    live = np.flatnonzero(durations > 0)
+    if steps < len(live):
+        raise SamplerError(f"steps={steps} is fewer than the schedule's {len(live)} segments")
+    counts = np.maximum(1, np.floor(steps * durations[live] / total).astype(int))
+    counts[np.argmax(durations[live])] += steps - counts.sum()
+    mids, dts = [], []
+    for i, k in zip(live, counts):
+        frac = (np.arange(k) + 0.5) / k
+        mids.append(s[i] + (s[i + 1] - s[i]) * frac)
+        dts.append(np.full(k, durations[i] / k))
+    return np.concatenate(mids), np.concatenate(dts)
+
+
+def auto_steps(problem: BlockProblem, schedule, p=slice(None)) -> np.ndarray:
+    """Steps the step rule gives each problem ``p`` on ``schedule``: ``(P',)`` int (a multiple
+    of :data:`STEP_QUANTUM`, at least the number of segments)."""
+    points = _check_schedule(schedule)
+    raw = np.ceil(points[-1, 0] * np.atleast_1d(local_field_bound(problem)[p]) / STEP)
+    steps = np.maximum(STEP_QUANTUM, np.ceil(raw / STEP_QUANTUM) * STEP_QUANTUM).astype(int)
+    return np.maximum(steps, len(points) - 1)
+
+
+# ---- time evolution --------------------------------------------------------------------
+def _mix(psi: np.ndarray, n: int, theta: float) -> None:
+    """``psi (C, 2**n) <- exp(+i theta sum_j X_j) psi`` in place: a rotation of each qubit."""
+    c, s = math.cos(theta), 1j * math.sin(theta)
+    C = psi.shape[0]
+    for j in range(n):
+        x = psi.reshape(C * 2 ** j, 2, 2 ** (n - j - 1))
+        x0, x1 = x[:, 0], x[:, 1]
+        t = s * x1
+        x1 *= c
+        x1 += s * x0
+        x0 *= c
+        x0 += t
+
+
+def _propagate(psi: np.ndarray, scaled: np.ndarray, n: int, mids: np.ndarray,
+               dts: np.ndarray, inverse: bool) -> None:
+    """Strang steps on ``psi (C, 2**n)`` complex128 in place; ``scaled (C, 2**n)``: energies
+    divided by field_scale."""
+    if len(dts) == 0:
+        return
+    half = dts * mids / 2                           # B dt / 2 of each step
+    weights = np.concatenate([half[:1], half[:-1] + half[1:], half[-1:]])   # merged halves
+    angles = dts * (1 - mids)                       # A dt
+    sign = -1.0 if inverse else 1.0
+    order = range(len(dts) - 1, -1, -1) if inverse else range(len(dts))
+    first = len(dts) if inverse else 0
+    psi *= np.exp((-1j * sign * weights[first]) * scaled)
+    for k in order:
+        _mix(psi, n, sign * angles[k])
+        w = weights[k] if inverse else weights[k + 1]
+        if w:
+            psi *= np.exp((-1j * sign * w) * scaled)
+
+
+def evolve(state: np.ndarray, problem: BlockProblem, p, schedule, steps: int | None = None,
+           inverse: bool = False) -> np.ndarray:
+    """The anneal ``U`` of problem(s) ``p`` along ``schedule`` applied to ``state``, or its
+    inverse ``U^dagger`` (``inverse=True``: the same steps run backwards in time).
+
+    ``state``: ``(2**n,)`` with an int ``p``, or ``(C, 2**n)`` with ``p`` ``(C,)`` problem
+    indices; ``schedule``: ``[t, s]`` points (:func:`anneal_schedule`); ``steps``: None (the
+    step rule, the most any of the problems needs) or an int. Returns a new complex128 array
+    of ``state``'s shape; ``evolve(evolve(x, ...), ..., inverse=True)`` is ``x`` to ~1e-13.
+    """
+    points = _check_schedule(schedule)
+    n = problem.num_spins
+    single = np.ndim(p) == 0
+    idx = np.atleast_1d(np.asarray(p, dtype=np.int64))
+    psi = np.array(state, dtype=np.complex128).reshape(len(idx), -1)
+    if psi.shape[1] != 2 ** n:
+        raise SamplerError(f"a state of a block of {n} qubits has 2**{n} = {2 ** n} "
+                           f"amplitudes; got {np.shape(state)}")
+    if steps is None:
+        steps = int(auto_steps(problem, points, idx).max())
+    mids, dts = _grid(points, int(steps))
+    scaled = basis_energies(problem, idx) / problem.field_scale()[idx, None].astype(np.float64)
+    _propagate(psi, scaled, n, mids, dts, bool(inverse))
+    return psi[0] if single else psi
+
+
+def plus_state(n: int) -> np.ndarray:
+    """``|+>^n``: ``(2**n,)`` complex128, every amplitude ``2**(-n/2)``."""
+    return np.full(2 ** n, 2.0 ** (-n / 2), dtype=np.complex128)
+
+
+def anneal_state(problem: BlockProblem, p: int, annealing_time: float, start=None,
+                 s_pause: float = 0.7, steps: int | None = None) -> np.ndarray:
+    """The final state ``(2**n,)`` of one anneal of problem ``p``: forward from ``|+>^n`` when
+    ``start`` is None, else a reverse anneal to ``s_pause`` from the basis state of the spins
+    ``start = (low (a,), high (b,))``."""
+    n = problem.num_spins
+    if start is None:
+        return evolve(plus_state(n), problem, p, anneal_schedule(annealing_time), steps)
+    psi = np.zeros(2 ** n, np.complex128)
+    psi[basis_index(*start)] = 1.0
+    return evolve(psi, problem, p, anneal_schedule(annealing_time, s_pause), steps)
+
+
+# ---- the sampler -----------------------------------------------------------------------
+class StateVectorSampler(BlockSampler):
+    """Exact (state-vector) quantum annealing of small blocks; reads are measurements.
+
+    Each problem is annealed once per distinct start state (forward from ``|+>^n`` without
+    ``initial``; reverse, to ``s_pause`` and back, from each distinct reference state), and
+    its reads are drawn from ``|<k|psi>|^2`` with ``numpy.random.default_rng(seed)``; they are
+    returned as measured, with no descent or other post-processing.
+
+    ``annealing_time``: in units of ``hbar / field_scale``; ``steps``: None (the step rule,
+    per problem) or the number of splitting steps of every anneal; ``s_pause``: where
+    reverse anneals turn back; ``max_qubits``: larger blocks are refused (at most
+    :data:`MAX_QUBITS`).
+    """
+
+    def __init__(self, annealing_time: float = 10.0, steps: int | None = None,
+                 s_pause: float = 0.7, max_qubits: int = 20):
+        annealing_time = float(annealing_time)
+        if not (math.isfinite(annealing_time) and annealing_time > 0):
+            raise SamplerError(f"annealing_time must be finite and > 0; got {annealing_time!r}")
+        if steps is not None and not (isinstance(steps, (int, np.integer)) and steps >= 2):
+            raise SamplerError(f"steps must be None or an integer >= 2; got {steps!r}")
+        if not 0.0 <= float(s_pause) <= 1.0:
+            raise SamplerError(f"s_pause must lie in [0, 1]; got {s_pause!r}")
+        if not (isinstance(max_qubits, (int, np.integer)) and 1 <= max_qubits <= MAX_QUBITS):
+            raise SamplerError(f"max_qubits must be an integer in [1, {MAX_QUBITS}] (a state "
+                               f"vector of 2**{MAX_QUBITS} amplitudes fills the memory budget "
+                               f"of {MEMORY_BUDGET // 2 ** 30} GiB); got {max_qubits!r}")
+        self.annealing_time = annealing_time
+        self.steps = None if steps is None else int(steps)
+        self.s_pause = float(s_pause)
+        self.max_qubits = int(max_qubits)
+
+    @property
+    def properties(self) -> dict:
+        return {"name": "statevector", "annealing_time": self.annealing_time,
+                "steps": self.steps, "s_pause": self.s_pause, "max_qubits": self.max_qubits}
+
+    def _sample(self, problem: BlockProblem, reads: int, initial, seed) -> BlockSamples:
+        a, b = problem.shape
+        n = a + b
+        if n > self.max_qubits:
+            raise SamplerError(
+                f"a block K({a}, {b}) is {n} qubits, more than this sampler's max_qubits="
+                f"{self.max_qubits} (a state vector holds 2**n amplitudes)")
+        P = problem.num_problems
+        reverse = initial is not None
+        points = anneal_schedule(self.annealing_time, self.s_pause if reverse else None)
+        steps = np.full(P, self.steps) if self.steps else auto_steps(problem, points)
+        # jobs: (problem, start index or -1 for |+>^n, the reads it serves)
+        jobs = []
+        if reverse:
+            starts = basis_index(*initial)                       # (P, reads)
+            for p in range(P):
+                values, which = np.unique(starts[p], return_inverse=True)
+                jobs += [(p, int(v), np.flatnonzero(which == g)) for g, v in enumerate(values)]
+        else:
+            jobs = [(p, -1, np.arange(reads)) for p in range(P)]
+        chunk = max(1, MEMORY_BUDGET // (BYTES_PER_AMPLITUDE * 2 ** n))
+        scale = problem.field_scale().astype(np.float64)
+        uniform = np.random.default_rng(seed).random((P, reads))    # one number per read
+        index = np.empty((P, reads), np.int64)
+        for count in np.unique(steps):          # problems that need equal steps share batches
+            mids, dts = _grid(points, int(count))
+            todo = [job for job in jobs if steps[job[0]] == count]
+            for lo in range(0, len(todo), chunk):
+                batch = todo[lo:lo + chunk]
+                idx = np.array([p for p, _, _ in batch])
+                psi = np.zeros((len(batch), 2 ** n), np.complex128)
+                for row, (_, start, _) in enumerate(batch):
+                    if start < 0:
+                        psi[row] = 2.0 ** (-n / 2)
+                    else:
+                        psi[row, start] = 1.0
+                scaled = basis_energies(problem, idx) / scale[idx, None]
+                _propagate(psi, scaled, n, mids, dts, inverse=False)
+                for row, (p, _, rows) in enumerate(batch):       # measure
+                    cumulative = np.cumsum(np.abs(psi[row]) ** 2)
+                    found = np.searchsorted(cumulative, uniform[p, rows] * cumulative[-1],
+                                            side="right")
+                    index[p, rows] = np.minimum(found, 2 ** n - 1)
+        low, high = index_spins(index, a, b)
+        return BlockSamples(low, high, problem.energy(low, high),
+                            {"qubits": n, "steps": int(steps.max()),
+                             "annealing_time": self.annealing_time})
