@@ -23,12 +23,13 @@ from .recipe import FIELDS, Recipe, resolve
 #: the options besides the recipe's fields that define a run: changing one on resume needs
 #: ``allow_changes`` (the recipe's fields are run options too: :data:`RUN_OPTIONS`)
 RUN_KEYS = ("layers", "redundancy", "data", "train_size", "test_size", "sampler", "sweeps",
-            "reverse_beta", "batch_size", "seed", "max_block_spins", "shard_size")
+            "reverse_beta", "batch_size", "seed", "max_block_spins", "shard_size",
+            "annealing_time")
 RUN_OPTIONS = RUN_KEYS + tuple(FIELDS)
 #: run options added after run files were first written, with the value older files imply
 #: (the recipe's own are in its table, :attr:`~layersweep.recipe.Field.before`)
-LATER = {"shard_size": None, **{f.name: f.before for f in FIELDS.values()
-                                if f.before is not None}}
+LATER = {"shard_size": None, "annealing_time": None,
+         **{f.name: f.before for f in FIELDS.values() if f.before is not None}}
 #: the command-line option of each run option whose name is not ``--`` + the key
 OPTION = {f.name: f.option for f in FIELDS.values()}
 

@@ -123,3 +123,26 @@ def test_a_lost_class_is_one_warning_line(npz, tmp_path, capsys):
                                  "class 2 for 0.0% of its training images")
     assert "hidden_couplings" not in warning[0]  # the remedy is for deep nets' inner couplings
     assert "worst class 2 0.00" in captured.out
+
+
+def test_the_statevector_sampler_trains_and_resumes_from_the_command_line(npz, tmp_path):
+    """Exact quantum annealing of the block K(4, 6), 10 qubits: two epochs straight equal one
+    epoch, a checkpoint, and one more, bit for bit."""
+    base = ["train", "--layers", "12,4,6", "--redundancy", "2", "--data", npz, "--train-size",
+            "30", "--test-size", "30", "--reads", "4", "--sampler", "statevector",
+            "--annealing-time", "5", "--json"]
+    straight, split = str(tmp_path / "straight.h5"), str(tmp_path / "split.h5")
+    assert main(base + ["--epochs", "2", "--out", straight]) == 0
+    assert main(base + ["--epochs", "1", "--out", split]) == 0
+    assert main(["train", "--resume", split, "--epochs", "2", "--json"]) == 0
+    a, b = checkpoint.load(straight), checkpoint.load(split)
+    assert a["config"]["sampler"] == "statevector" and a["config"]["annealing_time"] == 5.0
+    assert a["sampler"]["name"] == "statevector"
+    for name, value in a["network"].parameters().items():
+        np.testing.assert_array_equal(value, b["network"].parameters()[name])
+
+
+def test_the_annealing_time_needs_the_statevector_sampler(npz, tmp_path, capsys):
+    assert main(["train", "--data", npz, "--annealing-time", "5", "--out",
+                 str(tmp_path / "r.h5")]) == 2
+    assert "--annealing-time applies to --sampler statevector only" in capsys.readouterr().err

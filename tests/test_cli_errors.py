@@ -25,6 +25,9 @@ from layersweep.estimator import LayerSweepClassifier
 from layersweep.exceptions import ArchitectureError, DivergenceError, ResourceError
 from layersweep.topology import parse_topology
 
+#: a subprocess per case (about 1.7 s each): run by the full suite, as CI does
+pytestmark = pytest.mark.slow
+
 SMALL = ["--layers", "12,10,6", "--redundancy", "2", "--data", "digits.npz", "--train-size",
          "30", "--test-size", "30", "--reads", "2", "--sweeps", "8", "--no-progress"]
 

@@ -57,11 +57,11 @@ def _chain_strength(text: str) -> str:
 
 
 def _sampler_name(text: str) -> str:
-    if text in SAMPLERS or is_qpu_spec(text):
+    if text in SAMPLERS or text == "statevector" or is_qpu_spec(text):
         return text
     raise argparse.ArgumentTypeError(
-        f"unknown sampler {text!r}: use {', '.join(SAMPLERS)}, dwave, dwave:SOLVER, "
-        "mock:pegasus:16 or mock:zephyr:12,4")
+        f"unknown sampler {text!r}: use {', '.join(SAMPLERS)}, statevector, dwave, "
+        "dwave:SOLVER, mock:pegasus:16 or mock:zephyr:12,4")
 
 
 def add_parser(subparsers):
@@ -84,8 +84,13 @@ def add_parser(subparsers):
                        choices=field.choices, metavar=field.metavar, help=field.help())
     p.add_argument("--sampler", type=_sampler_name, default=d["sampler"],
                    help="block sampler: numpy (default, the fast CPU annealer), neal, dwave "
-                        "(a D-Wave QPU), dwave:SOLVER, or mock:pegasus:16 / mock:zephyr:12,4 "
-                        "(the QPU path on an offline mock QPU)")
+                        "(a D-Wave QPU), dwave:SOLVER, mock:pegasus:16 / mock:zephyr:12,4 "
+                        "(the QPU path on an offline mock QPU), or statevector (exact quantum "
+                        "annealing of blocks up to 20 spins, simulated)")
+    p.add_argument("--annealing-time", type=real(0, open_low=True), default=None,
+                   metavar="T",
+                   help="statevector sampler: the anneal's duration in units of hbar over the "
+                        "block's field scale (default 10)")
     q = p.add_argument_group("QPU samplers (dwave, mock:...)")
     q.add_argument("--solver", default=None,
                    help="D-Wave solver: a name, 'zephyr'/'pegasus', or key=value filters such "
@@ -170,6 +175,7 @@ def config_from_args(args) -> dict:
         sampler=args.sampler, sweeps=args.sweeps, reverse_beta=args.reverse_beta,
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         max_block_spins=args.max_block_spins, shard_size=args.shard_size,
+        annealing_time=args.annealing_time,
         scheduler=args.scheduler, solver=args.solver, s_pause=args.s_pause,
         chain_strength=args.chain_strength, tiles=args.tiles)
 
@@ -177,6 +183,8 @@ def config_from_args(args) -> dict:
 def _sampler(config: dict):
     """The config's sampler: its name, or for a QPU a sampler built with the QPU options (this
     connects to the solver, so that a missing token stops the run before it starts)."""
+    if config["sampler"] == "statevector":
+        return make_sampler("statevector", annealing_time=config.get("annealing_time"))
     if not is_qpu_spec(config["sampler"]):
         return config["sampler"]
     options = {k: config[k] for k in ("solver", "s_pause", "chain_strength", "tiles")
@@ -260,6 +268,9 @@ def run(args) -> int:
             raise SamplerError(f"{option} applies to QPU samplers only (--sampler dwave, "
                                f"dwave:SOLVER or mock:TOPOLOGY); the run's sampler is "
                                f"{args.sampler}")
+    if "annealing_time" in given and args.sampler != "statevector" and not args.resume:
+        raise SamplerError(f"--annealing-time applies to --sampler statevector only; the run's "
+                           f"sampler is {args.sampler}")
     if "solver" in given and args.sampler.startswith("mock:"):
         raise SamplerError("--solver names a D-Wave solver; a mock QPU's topology is in its "
                            "name (mock:pegasus:16, mock:zephyr:12,4)")

@@ -24,6 +24,8 @@ from .qpu import QPUBlockSampler
 SAMPLERS = {"numpy": BipartiteAnnealer, "neal": NealSampler}
 #: keyword arguments of the CPU annealers' schedule, which QPU samplers do not use
 CPU_SCHEDULE = ("sweeps", "beta_range", "reverse_beta")
+#: keyword arguments of the state-vector sampler that ``make_sampler`` passes on
+STATEVECTOR_OPTIONS = ("annealing_time", "steps", "s_pause", "max_qubits")
 
 __all__ = ["BlockSampler", "BipartiteAnnealer", "BipartiteSampler", "NealSampler",
            "DimodBlockSampler", "QPUBlockSampler", "make_sampler", "is_qpu_spec", "SAMPLERS"]
@@ -38,7 +40,9 @@ def make_sampler(spec="numpy", **schedule) -> BlockSampler:
     """A block sampler from a name, a ``dimod.Sampler`` or a :class:`~.base.BlockSampler`.
 
     Names: ``"numpy"``, ``"neal"`` (``schedule``: ``sweeps``, ``beta_range``,
-    ``reverse_beta``); ``"dwave"`` or ``"dwave:<solver>"`` (a name, ``zephyr``/``pegasus``, or
+    ``reverse_beta``); ``"statevector"`` (exact quantum annealing of small blocks;
+    ``schedule``: ``annealing_time``, ``steps``, ``s_pause``, ``max_qubits``, the CPU keys
+    ignored); ``"dwave"`` or ``"dwave:<solver>"`` (a name, ``zephyr``/``pegasus``, or
     ``key=value`` filters; see :func:`~layersweep.samplers.cloud.parse_solver`) and
     ``"mock:pegasus:16"`` / ``"mock:zephyr:12,4"``, whose ``schedule`` is
     :class:`~.qpu.QPUBlockSampler`'s keyword arguments plus ``solver`` (the CPU schedule keys
@@ -54,6 +58,11 @@ def make_sampler(spec="numpy", **schedule) -> BlockSampler:
         return DimodBlockSampler(spec)
     if isinstance(spec, str) and spec in SAMPLERS:
         return SAMPLERS[spec](**schedule)
+    if spec == "statevector":
+        from .statevector import StateVectorSampler
+
+        return StateVectorSampler(**{k: v for k, v in schedule.items()
+                                     if k in STATEVECTOR_OPTIONS and v is not None})
     if is_qpu_spec(spec):
         options = {k: v for k, v in schedule.items() if k not in CPU_SCHEDULE}
         solver = options.pop("solver", None)
