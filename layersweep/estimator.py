@@ -17,7 +17,7 @@ from sklearn.utils.validation import validate_data
 
 from .data import check_data
 from .exceptions import (ArchitectureError, DataError, LostClassWarning, NotFittedError,
-                         ResourceError)
+                         ResourceError, SamplerError)
 from .network import Network
 from .recipe import Plan, resolve
 from .sweep import class_energies
@@ -140,6 +140,7 @@ class LayerSweepClassifier(ClassifierMixin, BaseEstimator):
                     "reverse_beta": self.reverse_beta}
         sampler = make_sampler(self.sampler, **schedule) if isinstance(self.sampler, str) \
             else make_sampler(self.sampler)
+        check_sampler(plan, sampler)
         return Trainer(net, sampler, plan.sweep(), plan.rates, rng,
                        batch_size=int(self.batch_size), shard_size=self.shard_size,
                        greedy=recipe.greedy_epochs, stage=stage, stage_rates=plan.stage_rates,
@@ -397,6 +398,17 @@ PARAM_CHECKS = {
     "max_block_spins": (_is_optional_int(2), "an integer >= 2 or None"),
     "random_state": (_is_seed, "None, an integer >= 0 or a numpy.random.Generator"),
 }
+
+
+def check_sampler(plan: Plan, sampler) -> None:
+    """Refuse, before any training, a sampler the plan cannot use: amplified free samples
+    need one with ``sample_marked`` (a coherent annealer), and a state-vector sampler holds
+    blocks of at most its ``max_qubits``."""
+    if plan.recipe.amplify != "none" and not hasattr(sampler, "sample_marked"):
+        raise SamplerError(f"recipe amplify={plan.recipe.amplify!r} needs a coherent annealer "
+                           f"that can run its anneal backwards (sampler 'statevector'); got "
+                           f"{type(sampler).__name__}")
+    plan.check_capacity(getattr(sampler, "max_qubits", None))
 
 
 def check_memory(sizes, batch_size: int, reads: int, sweeps: int = 0,

@@ -23,7 +23,8 @@ import numpy as np
 
 from .exceptions import ArchitectureError, BlockTooLargeError
 from .rules import LearningRates
-from .sweep import FROZEN_ABOVE, HIDDEN_COUPLINGS, STARTS, SweepConfig, check_error_driven
+from .sweep import (AMPLIFY, FROZEN_ABOVE, HIDDEN_COUPLINGS, STARTS, SweepConfig,
+                    check_error_driven)
 
 RULES = ("qp", "ep")
 
@@ -241,6 +242,11 @@ FIELDS = {f.name: f for f in [
     Field("hidden_warmup", "deep nets: factors on the hidden-to-hidden couplings' rates in "
           "the first deep epochs, or 'none'", _warmup, _parse_numbers, "F1,F2,...",
           by_depth="default 0.1,0.3,0.6 with upper couplings, none with inner", before=()),
+    Field("amplify", "one hidden layer, a coherent annealer (the statevector sampler): draw "
+          "free samples by amplitude amplification of the wrong-class component: 'split' "
+          "(half of m amplified, half plain, weighted by the estimated |A|^2: unbiased), "
+          "'literal' (all m amplified: biased) or 'none'", _choice(AMPLIFY), choices=AMPLIFY,
+          default="none", before="none"),
 ]}
 
 
@@ -268,6 +274,7 @@ class Recipe:
     hidden_couplings: str | None = None
     error_driven: float | None = None
     hidden_warmup: tuple | None = None
+    amplify: str = "none"
 
     @classmethod
     def of(cls, value) -> "Recipe":
@@ -309,7 +316,8 @@ class Ask:
     anneal), "nudged" (a lower block's nudged state), "free" (the m free samples) or
     "cycle" (a cyclic restart); ``problems`` per image, ``reads`` per problem; ``starts``:
     "warm", "reference", "random" or "mixed" (a lower block's reads frozen at reference
-    states, each its own problem)."""
+    states, each its own problem). Kind "amplified": the m free samples by amplitude
+    amplification (``sample_marked``)."""
 
     block: tuple
     shape: tuple
@@ -357,7 +365,7 @@ class Plan:
         r = self.recipe
         return SweepConfig(reads=r.reads, start=r.start, cycles=r.cycles,
                            frozen_above=r.frozen_above, error_driven=r.error_driven,
-                           hidden_couplings=r.hidden_couplings)
+                           hidden_couplings=r.hidden_couplings, amplify=r.amplify)
 
     def check_capacity(self, max_block_spins) -> None:
         """Refuse, before any training, a plan with a block larger than the annealer holds:
@@ -412,8 +420,22 @@ def resolve(recipe, sizes, epochs: int | None = None) -> Plan:
     if r.rule == "ep" and r.reads not in (None, 1):
         raise ArchitectureError(f"rule='ep' uses one free sample per image; got reads="
                                 f"{r.reads} (use rule='qp' for several samples)")
+    if r.amplify != "none" and (r.rule == "ep" or deep):
+        raise ArchitectureError(
+            f"amplify={r.amplify!r} needs rule='qp' and one hidden layer (the oracle marks "
+            f"the output layer's wrong classes in the one block); got rule={r.rule!r}, "
+            f"{depth - 1} hidden layer(s)")
+    if r.amplify != "none" and (r.start not in (None, "random") or r.cycles != 1):
+        raise ArchitectureError(
+            f"amplify={r.amplify!r} draws free samples from forward anneals (the reflection "
+            f"S_0 is about |+>^n), once each: it needs start='random' (or unset) and cycles=1; "
+            f"got start={r.start!r}, cycles={r.cycles}")
     reads = 1 if r.rule == "ep" else 20 if r.reads is None else r.reads
-    start = ("random" if r.rule == "ep" else r.start if r.start is not None
+    if r.amplify == "split" and reads < 2:
+        raise ArchitectureError(f"amplify='split' splits the m reads into amplified and plain "
+                                f"ones: it needs reads >= 2; got {reads}")
+    start = ("random" if r.rule == "ep" or r.amplify != "none"
+             else r.start if r.start is not None
              else "reference" if depth == 2 else DEEP_START if depth == 3 else DEEPER_START)
     couplings = r.hidden_couplings or (DEEP_HIDDEN_COUPLINGS if deep else "inner")
     greedy = deep_only("greedy_epochs", GREEDY_EPOCHS if r.greedy_epochs is None and deep
@@ -438,9 +460,10 @@ def resolve(recipe, sizes, epochs: int | None = None) -> Plan:
                       frozen_above=r.frozen_above, lr_W=r.lr_W, lr_b=r.lr_b,
                       init_scale=init_scale, greedy_epochs=greedy, average=average,
                       hidden_decay=decay, hidden_couplings=couplings,
-                      error_driven=error_driven, hidden_warmup=warmup)
+                      error_driven=error_driven, hidden_warmup=warmup, amplify=r.amplify)
     sweep = SweepConfig(reads=reads, start=start, cycles=r.cycles, frozen_above=r.frozen_above,
-                        error_driven=error_driven, hidden_couplings=couplings)
+                        error_driven=error_driven, hidden_couplings=couplings,
+                        amplify=r.amplify)
     rates = LearningRates(_spread(r.lr_W, "lr_W", depth, couplings),
                           _spread(r.lr_b, "lr_b", depth, couplings),
                           [0.0] + [decay] * (depth - 2) + [0.0] if decay and deep else None,
@@ -497,6 +520,8 @@ def _stage(name: str, first: int, last, sizes: tuple, sweep: SweepConfig) -> Sta
         else:
             free = Ask((l, l + 1), shape[l], "free", 1, m, "reference" if reference
                        else "random")
+        if top and sweep.amplify != "none":
+            free = Ask((l, l + 1), shape[l], "amplified", 1, m, "random")
         asks.append(free)
         asks += [Ask((l, l + 1), shape[l], "cycle", free.problems, free.reads, "warm")] \
             * (sweep.cycles - 1)

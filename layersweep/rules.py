@@ -60,7 +60,7 @@ class LearningRates:
 
 
 def block_gradients(l: int, below: np.ndarray, nudged: tuple, free: tuple, *,
-                    inner: bool = True, lower: bool | None = None) -> dict:
+                    inner: bool = True, lower: bool | None = None, weights=None) -> dict:
     """The parameter changes (before learning rates) that block ``(l, l+1)`` prescribes.
 
     ``below``: the frozen layer under the block, ``(B, n_{l-1})`` (the input ``x`` for
@@ -68,6 +68,8 @@ def block_gradients(l: int, below: np.ndarray, nudged: tuple, free: tuple, *,
     ``free = (low (B, m, a), high (B, m, b))``. Returns, minibatch-averaged, the inner
     coupling ``{"W{l+1}": (b, a), "b{l+1}": (b,)}`` if ``inner``, and the coupling from below
     ``{"W{l}": (a, n_{l-1}), "b{l}": (a,)}`` if ``lower`` (None: only for l = 1).
+    ``weights``: None (``⟨·⟩`` the plain mean over the m samples) or ``(B, m)``, each row
+    summing to 1 (``⟨·⟩`` the weighted mean: amplified samples, ``sweep.amplified_weights``).
     """
     n_low, n_high = nudged
     f_low, f_high = free
@@ -75,6 +77,17 @@ def block_gradients(l: int, below: np.ndarray, nudged: tuple, free: tuple, *,
     if lower is None:
         lower = l == 1
     grads = {}
+    if weights is not None:
+        w_high = f_high * weights[..., None]
+        if inner:
+            grads[f"W{l + 1}"] = (n_high.T @ n_low / B
+                                  - w_high.reshape(B * m, -1).T @ f_low.reshape(B * m, -1) / B)
+            grads[f"b{l + 1}"] = n_high.mean(axis=0) - w_high.sum(axis=1).mean(axis=0)
+        if lower:
+            delta = n_low - (f_low * weights[..., None]).sum(axis=1)
+            grads[f"W{l}"] = delta.T @ below / B
+            grads[f"b{l}"] = delta.mean(axis=0)
+        return grads
     if inner:
         flat_low = f_low.reshape(B * m, -1)
         flat_high = f_high.reshape(B * m, -1)

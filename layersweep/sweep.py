@@ -28,10 +28,12 @@ from .network import DTYPE, Network, spin_sign
 from .rules import block_gradients
 from .samplers import BlockSampler
 from .samplers.annealer import finish
+from .samplers.statevector import basis_spins
 
 STARTS = ("reference", "random", "top-reference")
 FROZEN_ABOVE = ("reference", "free")
 HIDDEN_COUPLINGS = ("inner", "upper")
+AMPLIFY = ("none", "split", "literal")
 
 
 @dataclass
@@ -51,7 +53,12 @@ class SweepConfig:
     sample of the block above instead; ``hidden_couplings``: which block learns each
     hidden-to-hidden coupling ``W^l, b^l`` (``2 <= l < L``): ``"inner"``, block
     ``(l-1, l)`` (the sweep as first written), or ``"upper"``, block ``(l, l+1)``, from its frozen
-    layer below as block (1, 2) learns ``W^1, b^1`` from the input.
+    layer below as block (1, 2) learns ``W^1, b^1`` from the input; ``amplify``: how the top
+    block's free samples are drawn, ``"none"`` (plain reads) or by amplitude amplification of
+    the wrong-class component (a sampler with ``sample_marked``, forward anneals):
+    ``"split"``, half of the m reads amplified, half plain, combined without bias
+    (:func:`amplified_weights`), or ``"literal"``, all m amplified and averaged (biased: the
+    free term never matches a right answer).
     """
 
     reads: int = 20
@@ -60,6 +67,7 @@ class SweepConfig:
     frozen_above: str = "reference"
     error_driven: float = 0.0
     hidden_couplings: str = "inner"
+    amplify: str = "none"
 
     def __post_init__(self):
         if not isinstance(self.reads, (int, np.integer)) or self.reads < 1:
@@ -80,10 +88,21 @@ class SweepConfig:
         if self.hidden_couplings not in HIDDEN_COUPLINGS:
             raise ArchitectureError(f"hidden_couplings must be one of {HIDDEN_COUPLINGS}; "
                                     f"got {self.hidden_couplings!r}")
+        if self.amplify not in AMPLIFY:
+            raise ArchitectureError(f"amplify must be one of {AMPLIFY}; got {self.amplify!r}")
+        if self.amplify != "none" and self.start != "random":
+            raise ArchitectureError(f"amplify={self.amplify!r} draws free samples from forward "
+                                    f"anneals (the reflection S_0 is about |+>^n): it needs "
+                                    f"start='random'; got start={self.start!r}")
 
     def error_driven_reads(self) -> int:
         """How many of a lower block's reads are error-driven."""
         return int(round(self.error_driven * self.reads))
+
+    def amplified_reads(self) -> int:
+        """How many of the top block's m reads are amplified (the rest are plain)."""
+        return {"none": 0, "split": self.reads - self.reads // 2,
+                "literal": self.reads}[self.amplify]
 
 
 def check_error_driven(error_driven, depth: int | None = None) -> float:
@@ -172,6 +191,42 @@ def _sample_free(sampler, problem: BlockProblem, reads: int, initial, cycles: in
     return samples
 
 
+def wrong_outputs(net: Network, y: np.ndarray) -> np.ndarray:
+    """The oracle of amplified sampling: ``(B, 2**n_L)`` bool, for each image every output
+    basis state that does not predict its class ``y (B,)`` (a wrong class or a tie)."""
+    outputs = basis_spins(net.sizes[-1])      # in the state-vector sampler's bit order
+    return net.predict_output(outputs)[None, :] != y[:, None]
+
+
+def amplified_weights(marked: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """Weights ``(B, m)`` (rows sum to 1) of the free samples of ``"split"`` amplification.
+
+    The free average splits as ``<s s>_psi = a <s s>_wrong + (1 - a) <s s>_right`` with
+    ``a = |A_wrong|**2``: every sample that predicts a wrong class (amplified or plain; both
+    are draws of the wrong component) shares ``estimate`` ``(B,)``, every other one
+    ``1 - estimate``. A part with no sample gives its weight to the other.
+    ``marked``: ``(B, m)`` bool, which samples predict a wrong class.
+    """
+    wrong = marked.sum(axis=1)
+    right = marked.shape[1] - wrong
+    share = np.where(wrong == 0, 0.0, np.where(right == 0, 1.0, np.clip(estimate, 0, 1)))
+    weights = np.where(marked, share[:, None] / np.maximum(wrong, 1)[:, None],
+                       (1 - share)[:, None] / np.maximum(right, 1)[:, None])
+    return weights.astype(DTYPE)
+
+
+def _sample_amplified(sampler, problem: BlockProblem, net: Network, y: np.ndarray,
+                      config: SweepConfig, rng) -> tuple:
+    """The top block's m free samples by amplitude amplification: ``(samples, weights)``,
+    ``weights`` ``(B, m)`` or None (uniform)."""
+    amplified = config.amplified_reads()
+    samples = sampler.sample_marked(problem, wrong_outputs(net, y), amplified,
+                                    plain=config.reads - amplified, seed=seed_from(rng))
+    if config.amplify == "literal":
+        return samples, None
+    return samples, amplified_weights(samples.info["marked"], samples.info["estimate"])
+
+
 def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.ndarray,
                    config: SweepConfig, rng: np.random.Generator, free=None):
     """Nudged states, free samples and gradients of every block, top block first.
@@ -223,7 +278,12 @@ def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.nda
         initial = None
         if config.start == "reference" or (config.start == "top-reference" and l + 1 == L):
             initial = (reference[l], reference[l + 1])
-        if per_read:
+        weights = None
+        if config.amplify != "none" and l + 1 == L:
+            samples, weights = _sample_amplified(sampler, free_problem, net, y, config, rng)
+            f_low, f_high, f_energy = samples.low, samples.high, samples.energy
+            n_energy = free_problem.energy(n_low[:, None], n_high[:, None])
+        elif per_read:
             if initial is not None:
                 initial = tuple(s.reshape(B * m, 1, -1) for s in initial)
             samples = _sample_free(sampler, free_problem, 1, initial, config.cycles, rng)
@@ -237,12 +297,15 @@ def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.nda
             n_energy = free_problem.energy(n_low[:, None], n_high[:, None])
         grads.update(block_gradients(l, x if l == 1 else below, (n_low, n_high),
                                      (f_low, f_high), inner=l + 1 == L or not upper,
-                                     lower=l == 1 or upper))
+                                     lower=l == 1 or upper, weights=weights))
         above_free = f_high
         correct = np.nan
         if l + 1 == L:
-            correct = float((net.predict_output(f_high) == y[:, None]).mean())
-        reports.append(BlockReport((l, l + 1), float((f_energy - n_energy).mean()), correct))
+            right = net.predict_output(f_high) == y[:, None]
+            correct = float(right.mean() if weights is None else (weights * right).sum(1).mean())
+        gap = (f_energy - n_energy).mean() if weights is None \
+            else (weights * (f_energy - n_energy)).sum(1).mean()
+        reports.append(BlockReport((l, l + 1), float(gap), correct))
     return grads, reports
 
 

@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -146,3 +147,31 @@ def test_the_annealing_time_needs_the_statevector_sampler(npz, tmp_path, capsys)
     assert main(["train", "--data", npz, "--annealing-time", "5", "--out",
                  str(tmp_path / "r.h5")]) == 2
     assert "--annealing-time applies to --sampler statevector only" in capsys.readouterr().err
+
+
+def test_amplified_training_runs_resumes_and_records_its_anneals(npz, tmp_path, capsys):
+    """--amplify split on the statevector sampler: two epochs straight equal one, a
+    checkpoint and one more, bit for bit; each epoch records its anneals and the mean
+    |A_wrong|^2. With a CPU sampler the option is one error line, before any file exists."""
+    base = ["train", "--layers", "12,4,6", "--redundancy", "2", "--data", npz, "--train-size",
+            "30", "--test-size", "30", "--reads", "4", "--sampler", "statevector",
+            "--annealing-time", "5", "--amplify", "split", "--json"]
+    straight, split = str(tmp_path / "straight.h5"), str(tmp_path / "split.h5")
+    assert main(base + ["--epochs", "2", "--out", straight]) == 0
+    assert main(base + ["--epochs", "1", "--out", split]) == 0
+    assert main(["train", "--resume", split, "--epochs", "2", "--json"]) == 0
+    a, b = checkpoint.load(straight), checkpoint.load(split)
+    assert a["config"]["amplify"] == "split"
+    for name, value in a["network"].parameters().items():
+        np.testing.assert_array_equal(value, b["network"].parameters()[name])
+    for row in a["history"]:
+        assert row["anneals"] >= 30 * 2 and 0 < row["marked_probability"] < 1
+    assert [r["anneals"] for r in a["history"]] == [r["anneals"] for r in b["history"]]
+    capsys.readouterr()
+    refused = str(tmp_path / "cpu.h5")
+    assert main(["train", "--layers", "12,4,6", "--redundancy", "2", "--data", npz,
+                 "--train-size", "30", "--test-size", "30", "--amplify", "split", "--out",
+                 refused]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs a coherent annealer" in err[0]
+    assert not os.path.exists(refused)

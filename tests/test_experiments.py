@@ -24,6 +24,8 @@ QUICK_RUNS = [
     ("landscape.py", ["--quick"], ["landscape.png", "stages.csv"], "predict their image's class"),
     ("scaling.py", ["--quick"], ["curves.csv", "exponents.csv", "scaling.png"],
      "scaling exponent z"),
+    ("coherent.py", ["--quick"], ["quick/curves.csv", "quick/exponents.csv",
+                                  "quick/coherent.png"], "scaling exponent z"),
 ]
 
 

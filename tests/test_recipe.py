@@ -170,3 +170,39 @@ def test_a_recipe_is_a_parameter_object_for_scikit_learn():
         Recipe.of({"colour": "red"})
     with pytest.raises(ArchitectureError, match="^recipe must be a Recipe"):
         Recipe.of("fast")
+
+
+def test_amplified_free_samples():
+    """amplify: forward anneals (start random), one hidden layer, QP, at least two reads;
+    the plan's free call becomes an amplified one; a CPU sampler is refused before
+    training, a state-vector sampler's max_qubits is the capacity."""
+    plan = resolve({"amplify": "split", "reads": 6}, (12, 4, 6))
+    assert plan.recipe.start == "random" and plan.sweep().amplify == "split"
+    assert plan.sweep().amplified_reads() == 3
+    assert resolve({"amplify": "literal", "reads": 5}, (12, 4, 6)).sweep().amplified_reads() == 5
+    assert [a.kind for a in plan.stages[0].asks] == ["amplified"]
+    assert resolve({}, (12, 4, 6)).recipe.amplify == "none"
+    for recipe, message in [({"amplify": "split", "start": "reference"}, "start='random'"),
+                            ({"amplify": "split", "cycles": 2}, "cycles=1"),
+                            ({"amplify": "split", "rule": "ep"}, "rule='qp'"),
+                            ({"amplify": "split", "reads": 1}, "reads >= 2"),
+                            ({"amplify": "grover"}, "amplify must be one of")]:
+        with pytest.raises(ArchitectureError, match=re.escape(message)):
+            resolve(recipe, (12, 4, 6))
+    with pytest.raises(ArchitectureError, match="one hidden layer"):
+        resolve({"amplify": "split"}, (12, 4, 4, 6))
+    d = datasets.synthetic(n=30, features=12, classes=3, seed=0)
+    from layersweep.exceptions import SamplerError
+    from layersweep.samplers.statevector import StateVectorSampler
+
+    with pytest.raises(SamplerError, match="needs a coherent annealer"):
+        LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, epochs=1,
+                             recipe={"amplify": "split"}).fit(d.X, d.y)
+    with pytest.raises(BlockTooLargeError, match="capacity of 8"):
+        LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, epochs=1,
+                             sampler=StateVectorSampler(max_qubits=8)).fit(d.X, d.y)
+    model = LayerSweepClassifier(hidden_layer_sizes=(4,), redundancy=2, epochs=1,
+                                 recipe={"amplify": "split", "reads": 4}, random_state=0,
+                                 sampler=StateVectorSampler(annealing_time=5.0)).fit(d.X, d.y)
+    row = model.history_[0]
+    assert row["anneals"] >= 30 * 2 and 0 < row["marked_probability"] < 1

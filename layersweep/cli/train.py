@@ -200,6 +200,9 @@ COLUMNS = [("epoch", "epoch", "{:d}"), ("train_error", "train err", "{:.3f}"),
            ("worst_class", "worst", "{:d}"), ("worst_recall", "its recall", "{:.2f}"),
            ("test_error", "test err", "{:.3f}"), ("free_correct", "free ok", "{:.2f}"),
            ("seconds", "seconds", "{:.1f}")]
+#: the sampler's figures, shown when a run records them
+SAMPLER_COLUMNS = [("anneals", "anneals", "{:.0f}"),
+                   ("marked_probability", "|A_wrong|²", "{:.3f}")]
 #: the column that marks a greedy start's epochs (the shallow stage's figures)
 GREEDY_COLUMN = ("greedy", "stage", "shallow")
 
@@ -375,6 +378,8 @@ def _train(args, config: dict, saved, changes: dict, out: str) -> int:
                 test_error = f"  test error {row['test_error']:.3f}" if "test_error" in row else ""
                 spent = (f"  QPU {row['qpu_calls']:.0f} calls {row['qpu_access_seconds']:.2f} s"
                          if "qpu_calls" in row else "")
+                spent += "".join(f"  {title} {fmt.format(row[key])}"
+                                 for key, title, fmt in SAMPLER_COLUMNS if key in row)
                 blocks = "".join(f"  gap {k[4:]} {v:+.2f}" for k, v in sorted(row.items())
                                  if k.startswith("gap_"))
                 correct = (f"  free ok {row['free_correct']:.2f}"
@@ -445,7 +450,8 @@ def _train(args, config: dict, saved, changes: dict, out: str) -> int:
     else:
         print()
         staged = any(row.get("greedy") for row in model.history_)
-        table(model.history_, COLUMNS + ([GREEDY_COLUMN] if staged else []))
+        shown = [c for c in SAMPLER_COLUMNS if any(c[0] in row for row in model.history_)]
+        table(model.history_, COLUMNS + shown + ([GREEDY_COLUMN] if staged else []))
         held, tested = ("n/a" if summary[k] is None else f"{summary[k]:.3f}"
                         for k in ("heldout_accuracy", "test_accuracy"))
         print(f"\nheldout accuracy {held} on {len(heldout)} images; test {tested}; "

@@ -55,7 +55,8 @@ import numpy as np
 from ..blocks import BlockProblem, BlockSamples
 from ..exceptions import SamplerError
 from ..network import DTYPE
-from .base import BlockSampler
+from .amplification import PROTOCOLS, anneals, bbht, estimate, exact
+from .base import BlockSampler, SEED_LIMIT
 
 #: splitting step ``dt * L`` (see the step rule in the module's docstring)
 STEP = 0.1
@@ -270,6 +271,42 @@ def anneal_state(problem: BlockProblem, p: int, annealing_time: float, start=Non
     return evolve(psi, problem, p, anneal_schedule(annealing_time, s_pause), steps)
 
 
+# ---- amplitude amplification -----------------------------------------------------------
+def marked_basis(marked_high: np.ndarray, a: int) -> np.ndarray:
+    """An oracle on the high side, ``(..., 2**b)`` bool over its basis states, as a mask over
+    the block's ``(..., 2**(a+b))`` basis states (the high side holds the low bits)."""
+    marked_high = np.asarray(marked_high, bool)
+    return np.tile(marked_high, (1,) * (marked_high.ndim - 1) + (2 ** a,))
+
+
+def grover_state(problem: BlockProblem, p: int, annealing_time: float, marked_high,
+                 k: int, steps: int | None = None) -> np.ndarray:
+    """``G^k U|+>^n`` of problem ``p``, applying ``G = -U S_0 U^dagger S_m`` literally
+    (``S_m`` flips the marked basis states, ``S_0`` reflects about ``|+>^n``): ``(2**n,)``.
+    ``marked_high``: ``(2**b,)`` bool, the oracle on the high side's basis states. The
+    sampler draws from the closed form of :mod:`~layersweep.samplers.amplification`; this
+    is its check."""
+    n = problem.num_spins
+    mask = marked_basis(marked_high, problem.shape[0])
+    schedule = anneal_schedule(annealing_time)
+    plus = plus_state(n)
+    psi = evolve(plus, problem, p, schedule, steps)
+    for _ in range(int(k)):
+        psi = np.where(mask, -psi, psi)
+        psi = evolve(psi, problem, p, schedule, steps, inverse=True)
+        psi = psi - 2 * plus * np.vdot(plus, psi)
+        psi = -evolve(psi, problem, p, schedule, steps)
+    return psi
+
+
+def _measure(probabilities: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """Basis states drawn from ``probabilities (2**n,)`` (not necessarily normalised) by
+    inverting their cumulative sum at ``uniform (R,)`` in [0, 1)."""
+    cumulative = np.cumsum(probabilities)
+    found = np.searchsorted(cumulative, uniform * cumulative[-1], side="right")
+    return np.minimum(found, len(probabilities) - 1)
+
+
 # ---- the sampler -----------------------------------------------------------------------
 class StateVectorSampler(BlockSampler):
     """Exact (state-vector) quantum annealing of small blocks; reads are measurements.
@@ -279,14 +316,26 @@ class StateVectorSampler(BlockSampler):
     its reads are drawn from ``|<k|psi>|^2`` with ``numpy.random.default_rng(seed)``; they are
     returned as measured, with no descent or other post-processing.
 
+    :meth:`sample_marked` draws samples of a marked component by amplitude amplification
+    (a coherent annealer that can run its anneal backwards; see
+    :mod:`~layersweep.samplers.amplification`).
+
     ``annealing_time``: in units of ``hbar / field_scale``; ``steps``: None (the step rule,
     per problem) or the number of splitting steps of every anneal; ``s_pause``: where
     reverse anneals turn back; ``max_qubits``: larger blocks are refused (at most
-    :data:`MAX_QUBITS`).
+    :data:`MAX_QUBITS`); ``protocol``: how :meth:`sample_marked` reaches the marked
+    component, ``"bbht"`` (for an unknown amplitude) or ``"exact"`` (the optimal iterations
+    for the known amplitude: a bound); ``max_iterations``: the most Grover iterations of one
+    attempt (None: ``ceil(pi/4 * 2**(n/2))``, a single marked basis state's optimum).
+
+    The sampler counts the anneals it runs (a plain read is one; an attempt with ``k``
+    iterations ``1 + 2k``) and the probabilities of the marked components it amplified;
+    :meth:`take_tally` hands them to the training history.
     """
 
     def __init__(self, annealing_time: float = 10.0, steps: int | None = None,
-                 s_pause: float = 0.7, max_qubits: int = 20):
+                 s_pause: float = 0.7, max_qubits: int = 20, protocol: str = "bbht",
+                 max_iterations: int | None = None):
         annealing_time = float(annealing_time)
         if not (math.isfinite(annealing_time) and annealing_time > 0):
             raise SamplerError(f"annealing_time must be finite and > 0; got {annealing_time!r}")
@@ -298,41 +347,64 @@ class StateVectorSampler(BlockSampler):
             raise SamplerError(f"max_qubits must be an integer in [1, {MAX_QUBITS}] (a state "
                                f"vector of 2**{MAX_QUBITS} amplitudes fills the memory budget "
                                f"of {MEMORY_BUDGET // 2 ** 30} GiB); got {max_qubits!r}")
+        if protocol not in PROTOCOLS:
+            raise SamplerError(f"protocol must be one of {PROTOCOLS}; got {protocol!r}")
+        if max_iterations is not None and not (isinstance(max_iterations, (int, np.integer))
+                                               and max_iterations >= 1):
+            raise SamplerError(f"max_iterations must be None or an integer >= 1; got "
+                               f"{max_iterations!r}")
         self.annealing_time = annealing_time
         self.steps = None if steps is None else int(steps)
         self.s_pause = float(s_pause)
         self.max_qubits = int(max_qubits)
+        self.protocol = protocol
+        self.max_iterations = None if max_iterations is None else int(max_iterations)
+        self._tally = {}
 
     @property
     def properties(self) -> dict:
         return {"name": "statevector", "annealing_time": self.annealing_time,
-                "steps": self.steps, "s_pause": self.s_pause, "max_qubits": self.max_qubits}
+                "steps": self.steps, "s_pause": self.s_pause, "max_qubits": self.max_qubits,
+                "protocol": self.protocol, "max_iterations": self.max_iterations}
 
-    def _sample(self, problem: BlockProblem, reads: int, initial, seed) -> BlockSamples:
+    # ---- the tally of what was spent -----------------------------------------------------
+    def _count(self, **figures) -> None:
+        for key, value in figures.items():
+            self._tally[key] = self._tally.get(key, 0) + value
+
+    def take_tally(self) -> dict:
+        """What was spent since the last call, and reset: ``anneals`` (every ``U`` or
+        ``U^dagger`` run), ``marked_sum`` and ``marked_problems`` (the exact probabilities of
+        the amplified components, summed, and how many)."""
+        tally, self._tally = self._tally, {}
+        return tally
+
+    @staticmethod
+    def summarize_tally(tally: dict) -> dict:
+        """An epoch's history figures from its tally: ``anneals``, and with amplified
+        samples ``marked_probability``, the mean of ``|A_m|**2`` over the problems."""
+        row = {"anneals": int(tally.get("anneals", 0))}
+        if tally.get("marked_problems"):
+            row["marked_probability"] = tally["marked_sum"] / tally["marked_problems"]
+        return row
+
+    # ---- simulation ----------------------------------------------------------------------
+    def _check_size(self, problem: BlockProblem) -> None:
         a, b = problem.shape
-        n = a + b
-        if n > self.max_qubits:
+        if a + b > self.max_qubits:
             raise SamplerError(
-                f"a block K({a}, {b}) is {n} qubits, more than this sampler's max_qubits="
+                f"a block K({a}, {b}) is {a + b} qubits, more than this sampler's max_qubits="
                 f"{self.max_qubits} (a state vector holds 2**n amplitudes)")
-        P = problem.num_problems
-        reverse = initial is not None
-        points = anneal_schedule(self.annealing_time, self.s_pause if reverse else None)
-        steps = np.full(P, self.steps) if self.steps else auto_steps(problem, points)
-        # jobs: (problem, start index or -1 for |+>^n, the reads it serves)
-        jobs = []
-        if reverse:
-            starts = basis_index(*initial)                       # (P, reads)
-            for p in range(P):
-                values, which = np.unique(starts[p], return_inverse=True)
-                jobs += [(p, int(v), np.flatnonzero(which == g)) for g, v in enumerate(values)]
-        else:
-            jobs = [(p, -1, np.arange(reads)) for p in range(P)]
+
+    def _simulate(self, problem: BlockProblem, points: np.ndarray, steps: np.ndarray,
+                  jobs: list):
+        """Final states of ``jobs`` ``[(problem, start index or -1 for |+>^n, rows)]``,
+        yielded as ``(batch, psi (len(batch), 2**n))``; problems with equal step counts share
+        batches of up to :data:`CHUNK_AMPLITUDES` amplitudes."""
+        n = problem.num_spins
         chunk = max(1, CHUNK_AMPLITUDES >> n)
         scale = problem.field_scale().astype(np.float64)
-        uniform = np.random.default_rng(seed).random((P, reads))    # one number per read
-        index = np.empty((P, reads), np.int64)
-        for count in np.unique(steps):          # problems that need equal steps share batches
+        for count in np.unique(steps):
             mids, dts = _grid(points, int(count))
             todo = [job for job in jobs if steps[job[0]] == count]
             for lo in range(0, len(todo), chunk):
@@ -346,12 +418,109 @@ class StateVectorSampler(BlockSampler):
                         psi[row, start] = 1.0
                 scaled = basis_energies(problem, idx) / scale[idx, None]
                 _propagate(psi, scaled, n, mids, dts, inverse=False)
-                for row, (p, _, rows) in enumerate(batch):       # measure
-                    cumulative = np.cumsum(np.abs(psi[row]) ** 2)
-                    found = np.searchsorted(cumulative, uniform[p, rows] * cumulative[-1],
-                                            side="right")
-                    index[p, rows] = np.minimum(found, 2 ** n - 1)
+                yield batch, psi
+
+    def _sample(self, problem: BlockProblem, reads: int, initial, seed) -> BlockSamples:
+        self._check_size(problem)
+        a, b = problem.shape
+        n = a + b
+        P = problem.num_problems
+        reverse = initial is not None
+        points = anneal_schedule(self.annealing_time, self.s_pause if reverse else None)
+        steps = np.full(P, self.steps) if self.steps else auto_steps(problem, points)
+        # jobs: (problem, start index or -1 for |+>^n, the reads it serves)
+        jobs = []
+        if reverse:
+            starts = basis_index(*initial)                       # (P, reads)
+            for p in range(P):
+                values, which = np.unique(starts[p], return_inverse=True)
+                jobs += [(p, int(v), np.flatnonzero(which == g)) for g, v in enumerate(values)]
+        else:
+            jobs = [(p, -1, np.arange(reads)) for p in range(P)]
+        uniform = np.random.default_rng(seed).random((P, reads))    # one number per read
+        index = np.empty((P, reads), np.int64)
+        for batch, psi in self._simulate(problem, points, steps, jobs):
+            for row, (p, _, rows) in enumerate(batch):                  # measure
+                index[p, rows] = _measure(np.abs(psi[row]) ** 2, uniform[p, rows])
+        self._count(anneals=P * reads)
         low, high = index_spins(index, a, b)
         return BlockSamples(low, high, problem.energy(low, high),
                             {"qubits": n, "steps": int(steps.max()),
                              "annealing_time": self.annealing_time})
+
+    def sample_marked(self, problem: BlockProblem, marked, reads: int, plain: int = 0,
+                      seed: int | None = None) -> BlockSamples:
+        """``plain`` plain reads and ``reads`` amplified samples of each problem's forward
+        anneal from ``|+>^n``.
+
+        ``marked``: ``(P, 2**b)`` bool, the oracle: the high side's basis states whose phase
+        ``S_m`` flips (for the output block: the outputs that do not predict the image's
+        class). Each amplified sample is one search by :attr:`protocol`
+        (:mod:`~layersweep.samplers.amplification`): marked, unless it spent its budget of
+        ``8 (1 + 2 k_cap)`` anneals first (then its last, unmarked, measurement). Returns
+        ``plain + reads`` reads per problem, the plain ones first, with ``info``:
+        ``"marked"`` ``(P, R)`` bool; ``"estimate"`` ``(P,)``, ``|A_m|**2`` estimated by
+        maximum likelihood from every measurement made (plain reads count as ``k = 0``; the
+        ``"exact"`` protocol knows it); ``"probability"`` ``(P,)``, its exact value (what a
+        simulation can tell and a device cannot); ``"anneals"`` ``(P,)``, the anneals run.
+        """
+        if not isinstance(problem, BlockProblem):
+            raise TypeError(f"problem must be a BlockProblem; got {type(problem).__name__}")
+        for name, value, low in (("reads", reads, 1), ("plain", plain, 0)):
+            if not isinstance(value, (int, np.integer)) or value < low:
+                raise SamplerError(f"{name} must be an integer >= {low}; got {value!r}")
+        if seed is not None and not (isinstance(seed, (int, np.integer))
+                                     and 0 <= seed < SEED_LIMIT):
+            raise SamplerError(f"seed must be an int in [0, 2**31) or None; got {seed!r}")
+        self._check_size(problem)
+        a, b = problem.shape
+        n, P = a + b, problem.num_problems
+        marked = np.asarray(marked)
+        if marked.shape != (P, 2 ** b) or marked.dtype != bool:
+            raise SamplerError(f"marked must be a ({P}, 2**{b}) bool array (one row per "
+                               f"problem, one column per basis state of the high side); got "
+                               f"{marked.dtype} {marked.shape}")
+        mask = marked_basis(marked, a)
+        k_cap = self.max_iterations or math.ceil(math.pi / 4 * 2 ** (n / 2))
+        budget = 8 * (1 + 2 * k_cap)
+        search = bbht if self.protocol == "bbht" else exact
+        points = anneal_schedule(self.annealing_time)
+        steps = np.full(P, self.steps) if self.steps else auto_steps(problem, points)
+        rng = np.random.default_rng(seed)
+        total = plain + reads
+        index = np.empty((P, total), np.int64)
+        found = np.zeros((P, total), bool)
+        estimates, probabilities, spent = np.empty(P), np.empty(P), np.zeros(P, np.int64)
+        jobs = [(p, -1, None) for p in range(P)]
+        for batch, psi in self._simulate(problem, points, steps, jobs):
+            for row, (p, _, _) in enumerate(batch):
+                probs = np.abs(psi[row]) ** 2
+                probs /= probs.sum()
+                parts = (probs * ~mask[p], probs * mask[p])      # unmarked, marked
+                prob = float(np.clip(parts[1].sum(), 0.0, 1.0))
+                theta = math.asin(math.sqrt(prob))
+                index[p, :plain] = _measure(probs, rng.random(plain))
+                found[p, :plain] = mask[p][index[p, :plain]]
+                counts = {0: [int(found[p, :plain].sum()), plain]}
+                for r in range(plain, total):
+                    hit, attempts = search(theta, rng, k_cap, budget)
+                    spent[p] += anneals(attempts)
+                    for j, k in enumerate(attempts):
+                        count = counts.setdefault(k, [0, 0])
+                        count[0] += hit and j == len(attempts) - 1
+                        count[1] += 1
+                    part = parts[int(hit)]
+                    index[p, r] = _measure(part if part.sum() > 0 else probs,
+                                           rng.random(1))[0]
+                    found[p, r] = hit
+                probabilities[p] = prob
+                estimates[p] = prob if self.protocol == "exact" else estimate(counts)
+                spent[p] += plain
+        self._count(anneals=int(spent.sum()), marked_sum=float(probabilities.sum()),
+                    marked_problems=P)
+        low, high = index_spins(index, a, b)
+        return BlockSamples(low, high, problem.energy(low, high),
+                            {"qubits": n, "annealing_time": self.annealing_time,
+                             "protocol": self.protocol, "marked": found,
+                             "estimate": estimates, "probability": probabilities,
+                             "anneals": spent})
