@@ -137,3 +137,33 @@ def test_exact_low_samples_are_minimal_on_the_low_side(rng):
 def test_bad_backend_is_refused():
     with pytest.raises(SamplerError, match="backend"):
         BipartiteAnnealer(backend="gpu")
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", [(7, 5), (64, 32), (300, 200)])
+@pytest.mark.parametrize("warm", [False, True])
+@pytest.mark.parametrize("exact_low", [False, True])
+def test_the_dense_backend_is_the_numpy_twin_bit_for_bit(shape, warm, exact_low):
+    """Whole-side matrix products with compiled decisions give the twin's samples exactly
+    (fields, noise and finish are the same operations), on real-valued couplings."""
+    a, b = shape
+    rng = np.random.default_rng(a)
+    problem = BlockProblem(rng.normal(size=(b, a)), rng.normal(size=(4, a)),
+                           rng.normal(size=(4, b)))
+    start = np.sign(rng.normal(size=(4, 6, b))).astype(np.float32) if warm else None
+    betas = np.geomspace(0.1, 4, 8).astype(np.float32)
+    twin = annealer.run(problem, 6, betas, start, 5, backend="numpy", exact_low=exact_low)
+    dense = annealer.run(problem, 6, betas, start, 5, backend="dense", exact_low=exact_low)
+    for x, y in zip(twin, dense):
+        np.testing.assert_array_equal(x, y)
+
+
+@needs_numba
+def test_auto_picks_the_kernel_for_training_blocks_and_dense_for_wide_ones():
+    assert annealer._backend("auto", (120, 40), given=True) == "numba"
+    assert annealer._backend("auto", (256, 128), given=False) == "numba"
+    assert annealer._backend("auto", (512, 512), given=False) == "numba"
+    assert annealer._backend("auto", (768, 768), given=False) == "dense"
+    assert annealer._backend("auto", (768, 768), given=True) == "numba"
+    assert annealer._backend("auto", (1024, 1024), given=True) == "numba"
+    assert annealer._backend("dense") == "dense"
