@@ -110,13 +110,25 @@ def noise(keys: np.ndarray, t: int, stride: int, width: int) -> np.ndarray:
     return LOGIT[idx.reshape(len(keys), -1)[:, :width]]
 
 
-def anneal_numpy(J, h_low, h_high, beta2, reads, key, high, max_passes, exact_low=False):
+def _decide(fields, beta, keys, t, stride, table, out):
+    """NumPy's heat-bath decisions of whole sides (the twin of ``heat_bath_rows``):
+    ``out[r, i] = +1`` iff ``beta[r] * fields[r, i] + L > 0``."""
+    x = beta[:, None] * fields
+    out[...] = np.where(x + noise(keys, t, stride, fields.shape[1]) > 0, np.float32(1),
+                        np.float32(-1))
+
+
+def anneal_numpy(J, h_low, h_high, beta2, reads, key, high, max_passes, exact_low=False,
+                 decide=None):
     """The NumPy twin of :func:`anneal`: same arguments, returns ``(low, high, passes)``.
 
     ``high`` ``(N, b)`` start states with N = P * reads, or None for random starts;
     ``exact_low``: the low side is set to the sign of its field in every sweep (only the high
-    side is heat-bath).
+    side is heat-bath); ``decide``: the heat-bath decisions of a whole side, NumPy's
+    (None) or the compiled ``heat_bath_rows`` (the same numbers: ``backend="dense"``). Each
+    half-sweep is one matrix product for the whole side's fields.
     """
+    decide = decide or _decide
     b, a = J.shape
     P, S = beta2.shape
     N = P * reads
@@ -124,28 +136,33 @@ def anneal_numpy(J, h_low, h_high, beta2, reads, key, high, max_passes, exact_lo
     keys = row_keys(key, N)
     hl = np.repeat(h_low, reads, axis=0)
     hh = np.repeat(h_high, reads, axis=0)
-    bb = np.repeat(beta2, reads, axis=0)
+    bb = np.ascontiguousarray(np.repeat(beta2, reads, axis=0).T)       # (S, N)
+    low = np.empty((N, a), np.float32)
     if high is None:
-        high = np.where(noise(keys, 0, stride, b) > 0, np.float32(1), np.float32(-1))
+        high = np.empty((N, b), np.float32)
+        decide(np.zeros((N, b), np.float32), np.zeros(N, np.float32), keys, 0, stride, LOGIT,
+               high)
+    else:
+        high = np.array(high, np.float32)
     for s in range(S):
+        f = hl + high @ J
         if exact_low:
-            low = np.where(hl + high @ J >= 0, np.float32(1), np.float32(-1))
+            low = np.where(f >= 0, np.float32(1), np.float32(-1))
         else:
-            x = bb[:, s:s + 1] * (hl + high @ J)
-            low = np.where(x + noise(keys, 2 * s + 1, stride, a) > 0, np.float32(1),
-                           np.float32(-1))
-        x = bb[:, s:s + 1] * (hh + low @ J.T)
-        high = np.where(x + noise(keys, 2 * s + 2, stride, b) > 0, np.float32(1), np.float32(-1))
+            decide(f, bb[s], keys, 2 * s + 1, stride, LOGIT, low)
+        decide(hh + low @ J.T, bb[s], keys, 2 * s + 2, stride, LOGIT, high)
     passes = np.zeros(N, np.int32)
     if S == 0:
         low = np.zeros((N, a), np.float32)
+    active = np.arange(N)  # the finish passes of the rows that still change
     for _ in range(max_passes):
-        new_low = np.where(hl + high @ J >= 0, np.float32(1), np.float32(-1))
-        new_high = np.where(hh + new_low @ J.T >= 0, np.float32(1), np.float32(-1))
-        moved = (new_low != low).any(axis=1) | (new_high != high).any(axis=1)
-        passes += moved
-        low, high = new_low, new_high
-        if not moved.any():
+        new_low = np.where(hl[active] + high[active] @ J >= 0, np.float32(1), np.float32(-1))
+        new_high = np.where(hh[active] + new_low @ J.T >= 0, np.float32(1), np.float32(-1))
+        moved = (new_low != low[active]).any(axis=1) | (new_high != high[active]).any(axis=1)
+        passes[active] += moved
+        low[active], high[active] = new_low, new_high
+        active = active[moved]
+        if not len(active):
             break
     return low, high, passes
 
@@ -323,45 +340,3 @@ if numba is not None:
                 out[r, i] = np.float32(1.0) if x * fields[r, i] + table[bits[i]] > 0 \
                     else np.float32(-1.0)
 
-
-def anneal_dense(J, h_low, h_high, beta2, reads, key, high, max_passes, exact_low=False):
-    """The anneal of :func:`anneal_numpy` (the same arguments and the same samples, bit for
-    bit) with its heat-bath decisions compiled: each half-sweep is one matrix product for the
-    whole side's fields (BLAS) and one pass of :func:`heat_bath_rows`. On wide blocks, where
-    nearly every field changes in a hot sweep, this beats the kernel's incremental updates."""
-    b, a = J.shape
-    P, S = beta2.shape
-    N = P * reads
-    stride = group_stride(a, b)
-    keys = row_keys(key, N)
-    hl = np.repeat(h_low, reads, axis=0)
-    hh = np.repeat(h_high, reads, axis=0)
-    bb = np.ascontiguousarray(np.repeat(beta2, reads, axis=0).T)       # (S, N)
-    low = np.empty((N, a), np.float32)
-    if high is None:
-        high = np.empty((N, b), np.float32)
-        heat_bath_rows(np.zeros((N, b), np.float32), np.zeros(N, np.float32), keys, 0, stride,
-                       LOGIT, high)
-    else:
-        high = np.array(high, np.float32)
-    for s in range(S):
-        f = hl + high @ J
-        if exact_low:
-            low = np.where(f >= 0, np.float32(1), np.float32(-1))
-        else:
-            heat_bath_rows(f, bb[s], keys, 2 * s + 1, stride, LOGIT, low)
-        heat_bath_rows(hh + low @ J.T, bb[s], keys, 2 * s + 2, stride, LOGIT, high)
-    passes = np.zeros(N, np.int32)
-    if S == 0:
-        low = np.zeros((N, a), np.float32)
-    active = np.arange(N)  # the finish passes of the rows that still change
-    for _ in range(max_passes):
-        new_low = np.where(hl[active] + high[active] @ J >= 0, np.float32(1), np.float32(-1))
-        new_high = np.where(hh[active] + new_low @ J.T >= 0, np.float32(1), np.float32(-1))
-        moved = (new_low != low[active]).any(axis=1) | (new_high != high[active]).any(axis=1)
-        passes[active] += moved
-        low[active], high[active] = new_low, new_high
-        active = active[moved]
-        if not len(active):
-            break
-    return low, high, passes

@@ -101,11 +101,12 @@ def run(problem: BlockProblem, reads: int, betas: np.ndarray, high, seed: int,
     chosen = _backend(backend, (a, b), high is not None)
     if chosen in ("numpy", "dense"):
         start = None if high is None else np.asarray(high, DTYPE).reshape(N, b)
-        anneal = _kernels.anneal_numpy if chosen == "numpy" else _kernels.anneal_dense
+        decide = _kernels.heat_bath_rows if chosen == "dense" else None
         # dense: BLAS's threads do the work; numba's would only spin beside them
         with _threads(1) if chosen == "dense" else contextlib.nullcontext():
-            low, high, passes = anneal(problem.J, problem.h_low, problem.h_high, beta2, reads,
-                                       key, start, max_passes, exact_low)
+            low, high, passes = _kernels.anneal_numpy(problem.J, problem.h_low,
+                                                      problem.h_high, beta2, reads, key, start,
+                                                      max_passes, exact_low, decide)
     else:
         low = np.empty((N, a), DTYPE)
         if high is None:
