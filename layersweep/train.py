@@ -41,19 +41,26 @@ def single_threaded_blas():
     return threadpool_limits(1, user_api="blas")
 
 
-def predict_states(net: Network, X: np.ndarray, sampler: BlockSampler | None = None) -> list:
-    """Ground states found for each input, ``[None, (n, n_1), ..., (n, n_L)]`` (in chunks)."""
+def _ground_state_chunks(net: Network, X: np.ndarray, sampler: BlockSampler | None):
+    """Ground states of ``X`` in chunks of :data:`CHUNK` inputs, one chunk at a time."""
     sampler = sampler or make_sampler("numpy")
     rng = np.random.default_rng(INFERENCE_SEED)
     with single_threaded_blas():
-        parts = [ground_states(net, X[i:i + CHUNK], sampler, rng)
-                 for i in range(0, len(X), CHUNK)]
+        for i in range(0, len(X), CHUNK):
+            yield ground_states(net, X[i:i + CHUNK], sampler, rng)
+
+
+def predict_states(net: Network, X: np.ndarray, sampler: BlockSampler | None = None) -> list:
+    """Ground states found for each input, ``[None, (n, n_1), ..., (n, n_L)]`` (in chunks)."""
+    parts = list(_ground_state_chunks(net, X, sampler))
     return [None] + [np.concatenate([p[l] for p in parts]) for l in range(1, net.depth + 1)]
 
 
 def predict(net: Network, X: np.ndarray) -> np.ndarray:
-    """Predicted class of each input, ``-1`` where the output has no single largest group."""
-    return net.predict_output(predict_states(net, X)[-1])
+    """Predicted class of each input, ``-1`` where the output has no single largest group;
+    memory: one chunk's states at a time."""
+    return np.concatenate([net.predict_output(states[-1])
+                           for states in _ground_state_chunks(net, X, None)])
 
 
 def error_rate(net: Network, X: np.ndarray, y: np.ndarray) -> float:

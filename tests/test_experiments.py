@@ -14,6 +14,7 @@ QUICK_RUNS = [
     ("qp_vs_ep.py", ["--quick"], ["curves.csv", "curves.png"], "heldout err"),
     ("bench_sampler.py", ["--quick"], ["bench_sampler.png"], "speed x"),
     ("bench_bipartite.py", ["--quick"], ["bench.csv", "bench.png"], "speed x"),
+    ("bench_memory.py", ["--quick"], ["bench_memory.csv"], "epoch MB"),
     ("bench_kernels.py", ["--quick"], ["bench_kernels.csv"], "speed x"),
     ("bench_epoch.py", ["--epochs", "1", "--train-size", "100"], ["bench_epoch.csv"], "s/epoch"),
     ("bench_scaleout.py", ["--quick"], ["bench_scaleout.csv", "bench_scaleout.png"], "efficiency"),
