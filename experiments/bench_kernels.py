@@ -20,13 +20,15 @@ experiments/results/kernels/bench_kernels.csv and prints the tables.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
+import sys
 import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from tables import write_csv  # noqa: E402
 SHAPES = [(120, 40), (256, 128), (512, 512), (1024, 1024)]
 P, READS, SWEEPS = 10, 20, 32
 
@@ -126,13 +128,7 @@ def main(argv=None):
                  "dense_fraction_of_peak": np.nan, "neal_s": neal, "ours_s": ours,
                  "ours_default_threads_s": threads,
                  "energy_ours": e_ours, "energy_neal": e_neal})
-    with open(os.path.join(args.out, "bench_kernels.csv"), "w", newline="") as f:
-        fields = list(rows[-1])
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v
-                             for k, v in row.items()})
+    write_csv(rows, os.path.join(args.out, "bench_kernels.csv"), fields=list(rows[-1]))
 
 
 if __name__ == "__main__":

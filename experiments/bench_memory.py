@@ -14,13 +14,14 @@ experiments/results/memory/bench_memory.csv and prints the table.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from tables import write_csv  # noqa: E402
 
 CHILD = """
 import json, sys, time
@@ -74,12 +75,7 @@ def main(argv=None):
         print(f"{row['images']:>7} {row['data_mb']:>8.0f} {row['loaded_mb']:>10.0f} "
               f"{row['peak_mb']:>8.0f} {row['epoch_mb']:>9.0f} {row['peak_ratio']:>19.2f} "
               f"{row['seconds']:>6.1f}")
-    with open(os.path.join(args.out, "bench_memory.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v
-                             for k, v in row.items()})
+    write_csv(rows, os.path.join(args.out, "bench_memory.csv"))
 
 
 if __name__ == "__main__":

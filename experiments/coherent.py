@@ -49,16 +49,16 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-
-import sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from scaling import BOOTSTRAP, slopes  # noqa: E402
+from tables import write_csv  # noqa: E402
 CLASSES = (3, 5, 8)
 DIAGNOSTIC_IMAGES = 60
 #: a run whose last training error is at least this has collapsed to (about) one class
@@ -224,7 +224,7 @@ def main(argv=None):
                 rows += run(t)
                 bar.update()
     rows.sort(key=lambda r: (r["method"], r["time"], r["seed"], r["epoch"]))
-    write(rows, os.path.join(args.out, "curves.csv"))
+    write_csv(rows, os.path.join(args.out, "curves.csv"))
     collapsed = sorted({r["seed"] for r in rows if r["epoch"] == args.epochs
                         and r["train_error"] >= COLLAPSED})
     table = groups([r for r in rows if r["seed"] not in collapsed])
@@ -243,7 +243,7 @@ def main(argv=None):
                             "marked_mean_last": g["marked_mean"][:, -1].mean(),
                             "marked_median_last": g["marked_median"][:, -1].mean(),
                             "seeds": len(g["train_error"])})
-    write(results, os.path.join(args.out, "exponents.csv"))
+    write_csv(results, os.path.join(args.out, "exponents.csv"))
     report(results, [s for s in seeds if s not in collapsed], time.perf_counter() - started)
     if collapsed:
         print(f"left out of the fits: seed(s) {collapsed}, collapsed (training error >= "
@@ -258,15 +258,6 @@ def read(path: str) -> list:
     ints = ("seed", "epoch", "anneals", "cumulative_anneals")
     return [{k: (v if k == "method" else int(v) if k in ints else float(v))
              for k, v in r.items()} for r in rows]
-
-
-def write(rows: list, path: str) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v
-                             for k, v in row.items()})
 
 
 def report(results: list, seeds: list, elapsed: float) -> None:
