@@ -77,24 +77,22 @@ def block_gradients(l: int, below: np.ndarray, nudged: tuple, free: tuple, *,
     if lower is None:
         lower = l == 1
     grads = {}
-    if weights is not None:
-        w_high = f_high * weights[..., None]
-        if inner:
-            grads[f"W{l + 1}"] = (n_high.T @ n_low / B
-                                  - w_high.reshape(B * m, -1).T @ f_low.reshape(B * m, -1) / B)
-            grads[f"b{l + 1}"] = n_high.mean(axis=0) - w_high.sum(axis=1).mean(axis=0)
-        if lower:
-            delta = n_low - (f_low * weights[..., None]).sum(axis=1)
-            grads[f"W{l}"] = delta.T @ below / B
-            grads[f"b{l}"] = delta.mean(axis=0)
-        return grads
-    if inner:
-        flat_low = f_low.reshape(B * m, -1)
+    flat_low = f_low.reshape(B * m, -1)
+    if weights is None:           # <.> the plain mean over the m samples of each image
         flat_high = f_high.reshape(B * m, -1)
-        grads[f"W{l + 1}"] = n_high.T @ n_low / B - flat_high.T @ flat_low / (B * m)
-        grads[f"b{l + 1}"] = n_high.mean(axis=0) - flat_high.mean(axis=0)
+        correlation = flat_high.T @ flat_low / (B * m)
+        mean_high = flat_high.mean(axis=0)
+        mean_low = f_low.mean(axis=1)
+    else:                         # <.> the weighted mean
+        w_high = f_high * weights[..., None]
+        correlation = w_high.reshape(B * m, -1).T @ flat_low / B
+        mean_high = w_high.sum(axis=1).mean(axis=0)
+        mean_low = (f_low * weights[..., None]).sum(axis=1)
+    if inner:
+        grads[f"W{l + 1}"] = n_high.T @ n_low / B - correlation
+        grads[f"b{l + 1}"] = n_high.mean(axis=0) - mean_high
     if lower:
-        delta = n_low - f_low.mean(axis=1)
+        delta = n_low - mean_low
         grads[f"W{l}"] = delta.T @ below / B
         grads[f"b{l}"] = delta.mean(axis=0)
     return grads

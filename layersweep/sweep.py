@@ -279,11 +279,7 @@ def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.nda
         if config.start == "reference" or (config.start == "top-reference" and l + 1 == L):
             initial = (reference[l], reference[l + 1])
         weights = None
-        if config.amplify != "none" and l + 1 == L:
-            samples, weights = _sample_amplified(sampler, free_problem, net, y, config, rng)
-            f_low, f_high, f_energy = samples.low, samples.high, samples.energy
-            n_energy = free_problem.energy(n_low[:, None], n_high[:, None])
-        elif per_read:
+        if per_read:
             if initial is not None:
                 initial = tuple(s.reshape(B * m, 1, -1) for s in initial)
             samples = _sample_free(sampler, free_problem, 1, initial, config.cycles, rng)
@@ -292,7 +288,10 @@ def backward_sweep(net: Network, sampler: BlockSampler, x: np.ndarray, y: np.nda
             n_energy = free_problem.energy(np.repeat(n_low, m, axis=0)[:, None],
                                            np.repeat(n_high, m, axis=0)[:, None]).reshape(B, m)
         else:
-            samples = _sample_free(sampler, free_problem, m, initial, config.cycles, rng)
+            if config.amplify != "none" and l + 1 == L:
+                samples, weights = _sample_amplified(sampler, free_problem, net, y, config, rng)
+            else:
+                samples = _sample_free(sampler, free_problem, m, initial, config.cycles, rng)
             f_low, f_high, f_energy = samples.low, samples.high, samples.energy
             n_energy = free_problem.energy(n_low[:, None], n_high[:, None])
         grads.update(block_gradients(l, x if l == 1 else below, (n_low, n_high),
